@@ -1,0 +1,411 @@
+"""Multi-person 2D + 3D body keypoints with the MediaPipe pose landmarker (BlazePose GHUM, "full").
+
+Why not just ``PoseLandmarker`` in VIDEO mode on the whole frame: its person detector sees the frame
+letterboxed to 224x224, so people smaller than roughly a quarter of the frame height are never
+found (measured: on ``vtest.avi``, 768x576 with ~80 px pedestrians, full-frame VIDEO mode with
+``num_poses=8`` finds nobody in any frame). So :class:`PoseDetector` runs the same Tasks-API
+landmarker (IMAGE mode) on image regions:
+
+* **tracked crops**: every person kept from the previous frame gets a square crop around their
+  previous box (1.4x the longer side,
+  other followed people painted over); the landmarker re-finds them there at full resolution;
+* **scan tiles**: the whole frame plus overlapping square tiles of about 1/3 of the short side
+  (at least 160 px) find new people. In ``mode="video"`` the first frame is scanned completely and
+  later frames each scan the next few tiles in turn, so the whole frame is re-scanned about twice a
+  second of video; in ``mode="image"`` every frame is scanned completely (no temporal state).
+
+Candidates from all regions are mapped back to frame pixels, and duplicates (the same person seen
+in several regions) are suppressed by box overlap / keypoint distance, keeping the most confident.
+
+Outputs per frame (:class:`FrameDetections`):
+
+* ``keypoints2d`` (P, 33, 3): x, y in pixels of the (upright) frame and a confidence
+  ``visibility * presence``. MediaPipe's *presence* is the probability that the landmark lies inside
+  the image region it was found in, *visibility* the probability that it is present and not
+  occluded; their product is low both for hidden joints and for joints that were extrapolated past
+  the crop/frame border, which is what a 2D fitting weight should be.
+* ``keypoints3d`` (P, 33, 3): MediaPipe *world* landmarks, metres, origin midway between the hips.
+  Axes, checked empirically on vtest (see tests): aligned with the camera frame the image was taken
+  in, i.e. OpenCV-like: **x to the image right, y down (head has negative y, ankles positive), z away
+  from the camera** (nose z < 0 for people facing the camera); no translation to the camera. Scale
+  is a typical adult's (shoulder-to-hip midpoint distance ~0.45 m).
+* ``boxes`` (P, 4): x0, y0, x1, y1 pixels around all 33 landmarks, padded by 10 % of the box size
+  and clipped to the frame.
+* ``scores`` (P,): per-person confidence = mean keypoint confidence over the 33 landmarks.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+from dataclasses import dataclass
+from typing import Callable, Iterable
+
+import numpy as np
+
+from .task_bundle import ensure_task_bundle
+
+log = logging.getLogger(__name__)
+
+LANDMARK_NAMES: tuple[str, ...] = (
+    "nose",
+    "left_eye_inner",
+    "left_eye",
+    "left_eye_outer",
+    "right_eye_inner",
+    "right_eye",
+    "right_eye_outer",
+    "left_ear",
+    "right_ear",
+    "mouth_left",
+    "mouth_right",
+    "left_shoulder",
+    "right_shoulder",
+    "left_elbow",
+    "right_elbow",
+    "left_wrist",
+    "right_wrist",
+    "left_pinky",
+    "right_pinky",
+    "left_index",
+    "right_index",
+    "left_thumb",
+    "right_thumb",
+    "left_hip",
+    "right_hip",
+    "left_knee",
+    "right_knee",
+    "left_ankle",
+    "right_ankle",
+    "left_heel",
+    "right_heel",
+    "left_foot_index",
+    "right_foot_index",
+)
+NUM_LANDMARKS = len(LANDMARK_NAMES)
+
+_BOX_PAD = 0.10  # fraction of the landmark box size added on every side
+_CROP_SCALE = 1.4  # tracked crop side / longer side of the previous box
+_MIN_CROP = 96  # px
+_MIN_TILE = 160  # px
+_TILE_FRACTION = 1.0 / 3.0  # tile side / short side of the frame
+_TILE_STRIDE = 2.0 / 3.0  # stride / tile side (1/3 overlap)
+_RESCAN_SECONDS = 0.5  # video mode: the whole frame is re-scanned about this often
+_DUP_IOU = 0.5
+_DUP_KP = 0.25  # mean torso-keypoint distance / torso size under which two poses are one person
+_TORSO = (11, 12, 23, 24)
+
+__all__ = ["LANDMARK_NAMES", "NUM_LANDMARKS", "FrameDetections", "PoseDetector", "detect_people"]
+
+
+@dataclass
+class FrameDetections:
+    """Everyone found in one frame. P may be 0 (arrays then have a leading 0 dimension)."""
+
+    frame_index: int
+    keypoints2d: np.ndarray  # (P, 33, 3) float32: x, y pixels; confidence in [0, 1]
+    keypoints3d: np.ndarray  # (P, 33, 3) float32: world landmarks, metres, hip-centred
+    boxes: np.ndarray  # (P, 4) float32: x0, y0, x1, y1 pixels
+    scores: np.ndarray  # (P,) float32
+
+    @property
+    def num_people(self) -> int:
+        return int(self.keypoints2d.shape[0])
+
+    @classmethod
+    def empty(cls, frame_index: int) -> "FrameDetections":
+        return cls(
+            frame_index=int(frame_index),
+            keypoints2d=np.zeros((0, NUM_LANDMARKS, 3), np.float32),
+            keypoints3d=np.zeros((0, NUM_LANDMARKS, 3), np.float32),
+            boxes=np.zeros((0, 4), np.float32),
+            scores=np.zeros((0,), np.float32),
+        )
+
+
+@dataclass
+class _Pose:
+    kp2d: np.ndarray  # (33, 3)
+    kp3d: np.ndarray  # (33, 3)
+    box: np.ndarray  # (4,)
+    score: float
+
+
+def _landmark_box(kp2d: np.ndarray, width: int, height: int) -> np.ndarray:
+    x0, y0 = kp2d[:, 0].min(), kp2d[:, 1].min()
+    x1, y1 = kp2d[:, 0].max(), kp2d[:, 1].max()
+    px, py = _BOX_PAD * (x1 - x0), _BOX_PAD * (y1 - y0)
+    pad = max(px, py, 2.0)
+    return np.array(
+        [max(0.0, x0 - pad), max(0.0, y0 - pad), min(float(width), x1 + pad), min(float(height), y1 + pad)],
+        np.float32,
+    )
+
+
+def _iou(a: np.ndarray, b: np.ndarray) -> float:
+    iw = min(a[2], b[2]) - max(a[0], b[0])
+    ih = min(a[3], b[3]) - max(a[1], b[1])
+    if iw <= 0 or ih <= 0:
+        return 0.0
+    inter = iw * ih
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return float(inter / union) if union > 0 else 0.0
+
+
+def _same_person(a: _Pose, b: _Pose) -> bool:
+    if _iou(a.box, b.box) > _DUP_IOU:
+        return True
+    ta, tb = a.kp2d[list(_TORSO), :2], b.kp2d[list(_TORSO), :2]
+    size = max(
+        np.linalg.norm(ta[[0, 1]].mean(0) - ta[[2, 3]].mean(0)),
+        np.linalg.norm(tb[[0, 1]].mean(0) - tb[[2, 3]].mean(0)),
+        1.0,
+    )
+    return float(np.linalg.norm(ta - tb, axis=1).mean()) < _DUP_KP * size
+
+
+def _suppress(poses: list[_Pose], limit: int) -> list[_Pose]:
+    kept: list[_Pose] = []
+    for p in sorted(poses, key=lambda q: -q.score):
+        if not any(_same_person(p, k) for k in kept):
+            kept.append(p)
+        if len(kept) >= limit:
+            break
+    return kept
+
+
+def _tiles(width: int, height: int) -> list[tuple[int, int, int, int]]:
+    """Overlapping square tiles (x0, y0, x1, y1) covering the frame, small enough to find people
+    about a sixth of the frame height tall; the full frame itself is scanned separately."""
+    side = int(round(max(_MIN_TILE, _TILE_FRACTION * min(width, height))))
+    if side >= min(width, height):
+        return []
+    stride = max(1, int(round(side * _TILE_STRIDE)))
+
+    def starts(n: int) -> list[int]:
+        s = list(range(0, max(n - side, 0) + 1, stride))
+        if s[-1] + side < n:
+            s.append(n - side)
+        return s
+
+    return [(x, y, x + side, y + side) for y in starts(height) for x in starts(width)]
+
+
+class PoseDetector:
+    """Multi-person pose landmarker over a frame stream (a context manager).
+
+    ``mode="video"``: frames must come in order with strictly increasing ``timestamp_ms``; people
+    are followed from frame to frame and the frame is scanned for newcomers a few tiles at a time.
+    ``mode="image"``: every frame is handled on its own (full scan, slower).
+    """
+
+    def __init__(
+        self,
+        max_people: int = 4,
+        min_detection_confidence: float = 0.5,
+        min_tracking_confidence: float = 0.5,
+        mode: str = "video",
+        *,
+        min_presence_confidence: float = 0.5,
+        min_person_score: float = 0.3,
+        bundle_path=None,
+    ):
+        if mode not in ("video", "image"):
+            raise ValueError(f"mode must be 'video' or 'image', not {mode!r}")
+        if max_people < 1:
+            raise ValueError("max_people must be at least 1")
+        os.environ.setdefault("GLOG_minloglevel", "2")  # MediaPipe's C++ INFO chatter
+        import mediapipe as mp
+        from mediapipe.tasks.python import BaseOptions, vision
+
+        self._mp = mp
+        self.max_people = int(max_people)
+        self.mode = mode
+        self.min_person_score = float(min_person_score)
+        path = str(bundle_path or ensure_task_bundle())
+
+        def make(num_poses: int):
+            opts = vision.PoseLandmarkerOptions(
+                base_options=BaseOptions(model_asset_path=path),
+                running_mode=vision.RunningMode.IMAGE,
+                num_poses=num_poses,
+                min_pose_detection_confidence=float(min_detection_confidence),
+                min_pose_presence_confidence=float(min_presence_confidence),
+                min_tracking_confidence=float(min_tracking_confidence),
+            )
+            return vision.PoseLandmarker.create_from_options(opts)
+
+        # scan regions may hold several people; a tracked crop holds its person and maybe a
+        # neighbour, of which we keep the one that overlaps the previous box most
+        self._scan = make(self.max_people)
+        self._crop = make(2)
+        self._prev: list[_Pose] = []
+        self._last_ts: int | None = None
+        self._tile_cursor = 0
+        self._frames_seen = 0
+        self._closed = False
+
+    # -- context manager -------------------------------------------------------------------
+    def __enter__(self) -> "PoseDetector":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self._scan.close()
+            self._crop.close()
+
+    def reset(self) -> None:
+        """Forget the people followed so far (e.g. after a cut or a seek)."""
+        self._prev = []
+        self._last_ts = None
+        self._frames_seen = 0
+
+    # -- detection -------------------------------------------------------------------------
+    def _run(self, landmarker, frame: np.ndarray, region, mask_boxes=()) -> list[_Pose]:
+        x0, y0, x1, y1 = region
+        height, width = frame.shape[:2]
+        if (x0, y0, x1, y1) == (0, 0, width, height) and not mask_boxes:
+            crop = frame
+        else:
+            crop = np.array(frame[y0:y1, x0:x1])  # a copy: C-contiguous and safe to paint on
+            if mask_boxes:
+                fill = np.median(crop.reshape(-1, 3), axis=0).astype(np.uint8)
+                for bx0, by0, bx1, by1 in mask_boxes:
+                    crop[max(0, by0 - y0) : max(0, by1 - y0), max(0, bx0 - x0) : max(0, bx1 - x0)] = fill
+        cw, ch = x1 - x0, y1 - y0
+        result = landmarker.detect(self._mp.Image(image_format=self._mp.ImageFormat.SRGB, data=crop))
+        poses = []
+        for lm2, lm3 in zip(result.pose_landmarks, result.pose_world_landmarks):
+            kp2 = np.empty((NUM_LANDMARKS, 3), np.float32)
+            kp3 = np.empty((NUM_LANDMARKS, 3), np.float32)
+            for j, (a, b) in enumerate(zip(lm2, lm3)):
+                vis = a.visibility if a.visibility is not None else 1.0
+                pres = a.presence if a.presence is not None else 1.0
+                kp2[j] = (x0 + a.x * cw, y0 + a.y * ch, min(max(vis * pres, 0.0), 1.0))
+                kp3[j] = (b.x, b.y, b.z)
+            # joints extrapolated past the frame border are not "present" in the frame
+            outside = (kp2[:, 0] < 0) | (kp2[:, 0] > width) | (kp2[:, 1] < 0) | (kp2[:, 1] > height)
+            kp2[outside, 2] *= 0.1
+            score = float(kp2[:, 2].mean())
+            poses.append(_Pose(kp2, kp3, _landmark_box(kp2, width, height), score))
+        return poses
+
+    def _crop_region(self, box: np.ndarray, width: int, height: int) -> tuple[int, int, int, int]:
+        cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+        side = max(_MIN_CROP, _CROP_SCALE * max(box[2] - box[0], box[3] - box[1]))
+        x0 = int(math.floor(max(0.0, cx - side / 2)))
+        y0 = int(math.floor(max(0.0, cy - side / 2)))
+        x1 = int(math.ceil(min(float(width), cx + side / 2)))
+        y1 = int(math.ceil(min(float(height), cy + side / 2)))
+        return x0, y0, max(x1, x0 + 1), max(y1, y0 + 1)
+
+    def _others(self, target: _Pose, region) -> list[tuple[int, int, int, int]]:
+        """Parts of the other followed people's boxes that fall in ``region`` but outside the
+        target's own box: painted over so that the detector cannot pick the neighbour instead
+        (BlazePose's detector keeps only the most prominent of two overlapping people)."""
+        tx0, ty0, tx1, ty1 = target.box
+        out = []
+        for other in self._prev:
+            if other is target:
+                continue
+            ox0, oy0, ox1, oy1 = (float(v) for v in other.box)
+            if ox1 <= region[0] or ox0 >= region[2] or oy1 <= region[1] or oy0 >= region[3]:
+                continue
+            # keep the strip of the other box that overlaps the target box horizontally unpainted
+            if ox0 < tx0 < ox1:
+                ox1 = tx0
+            elif ox0 < tx1 < ox1:
+                ox0 = tx1
+            elif tx0 <= ox0 and ox1 <= tx1:
+                continue  # fully inside the target's columns: leave it
+            out.append((int(ox0), int(oy0), int(math.ceil(ox1)), int(math.ceil(oy1))))
+        return out
+
+    def detect(self, frame_rgb: np.ndarray, frame_index: int, timestamp_ms: int) -> FrameDetections:
+        """Find up to ``max_people`` people in one RGB uint8 (H, W, 3) frame."""
+        if self._closed:
+            raise RuntimeError("PoseDetector is closed")
+        frame = np.ascontiguousarray(frame_rgb, dtype=np.uint8)
+        if frame.ndim != 3 or frame.shape[2] != 3:
+            raise ValueError(f"expected an RGB (H, W, 3) frame, got shape {frame_rgb.shape}")
+        timestamp_ms = int(timestamp_ms)
+        if self.mode == "video" and self._last_ts is not None and timestamp_ms <= self._last_ts:
+            raise ValueError(
+                f"timestamps must increase strictly in video mode ({timestamp_ms} ms after {self._last_ts} ms)"
+            )
+        height, width = frame.shape[:2]
+        tiles = _tiles(width, height)
+
+        candidates: list[_Pose] = []
+        video = self.mode == "video"
+        # 1. follow the people of the previous frame
+        if video:
+            for prev in self._prev:
+                region = self._crop_region(prev.box, width, height)
+                found = self._run(self._crop, frame, region, self._others(prev, region))
+                if found:
+                    best = max(found, key=lambda q: (_iou(q.box, prev.box), q.score))
+                    candidates.append(best)
+        # 2. scan for people: whole frame + (some) tiles
+        candidates += self._run(self._scan, frame, (0, 0, width, height))
+        if tiles:
+            if not video or self._frames_seen == 0:
+                todo = tiles
+            else:
+                dt = 1000.0 / 30.0 if self._last_ts is None else max(timestamp_ms - self._last_ts, 1)
+                per_frame = max(1, math.ceil(len(tiles) * dt / (1000.0 * _RESCAN_SECONDS)))
+                todo = [tiles[(self._tile_cursor + k) % len(tiles)] for k in range(min(per_frame, len(tiles)))]
+                self._tile_cursor = (self._tile_cursor + len(todo)) % len(tiles)
+            for region in todo:
+                candidates += self._run(self._scan, frame, region)
+
+        candidates = [c for c in candidates if c.score >= self.min_person_score]
+        people = _suppress(candidates, self.max_people)
+        # stable order: left to right by box centre (identities are the tracker's job)
+        people.sort(key=lambda q: float(q.box[0] + q.box[2]))
+        self._prev = people if video else []
+        self._last_ts = timestamp_ms
+        self._frames_seen += 1
+        if not people:
+            return FrameDetections.empty(frame_index)
+        return FrameDetections(
+            frame_index=int(frame_index),
+            keypoints2d=np.stack([p.kp2d for p in people]).astype(np.float32),
+            keypoints3d=np.stack([p.kp3d for p in people]).astype(np.float32),
+            boxes=np.stack([p.box for p in people]).astype(np.float32),
+            scores=np.array([p.score for p in people], np.float32),
+        )
+
+
+def detect_people(
+    frames: Iterable[tuple[int, np.ndarray]],
+    fps: float,
+    max_people: int = 4,
+    progress: Callable[[int, FrameDetections], None] | None = None,
+    **detector_kwargs,
+) -> list[FrameDetections]:
+    """Run a video-mode :class:`PoseDetector` over ``(frame_index, rgb)`` pairs.
+
+    Timestamps are ``frame_index / fps`` in ms (bumped by 1 ms if rounding would repeat one).
+    ``progress(frame_index, detections)`` is called after every frame if given.
+    """
+    if not (fps and math.isfinite(fps) and fps > 0):
+        raise ValueError(f"fps must be positive, not {fps!r}")
+    out: list[FrameDetections] = []
+    last = None
+    with PoseDetector(max_people=max_people, mode="video", **detector_kwargs) as det:
+        for index, frame in frames:
+            ts = int(round(index * 1000.0 / fps))
+            if last is not None and ts <= last:
+                ts = last + 1
+            last = ts
+            dets = det.detect(frame, index, ts)
+            out.append(dets)
+            if progress is not None:
+                progress(index, dets)
+    return out
