@@ -1,0 +1,1 @@
+"""bpy-free logic of the extension (testable with plain pytest)."""

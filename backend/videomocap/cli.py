@@ -1,0 +1,116 @@
+"""Command line: ``videomocap capture | blend | bench`` (arguments only; the work is elsewhere).
+
+Errors a user can cause print one plain sentence on stderr and exit with status 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from .errors import CaptureError
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="videomocap",
+                                description="Motion capture from ordinary video into Blender.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    c = sub.add_parser("capture", help="video -> motion file (.mocap.npz)")
+    c.add_argument("video")
+    c.add_argument("-o", "--output", required=True, help="motion file to write (.mocap.npz)")
+    c.add_argument("--max-people", type=int, default=None)
+    c.add_argument("--start", type=int, default=0, help="first source frame (0-based)")
+    c.add_argument("--end", type=int, default=None, help="frame after the last one captured")
+    c.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    c.add_argument("--model", default="default", help="default | hmr2 | wham")
+    c.add_argument("--progress", choices=("text", "jsonl", "none"), default="text",
+                   help="jsonl: one JSON object per line on stdout (for the Blender operator)")
+
+    b = sub.add_parser("blend", help="motion file -> .blend (and FBX / BVH / glTF)")
+    b.add_argument("motion")
+    b.add_argument("-o", "--output", required=True, help=".blend file to write")
+    b.add_argument("--fbx")
+    b.add_argument("--bvh")
+    b.add_argument("--glb")
+    b.add_argument("--preview", help="PNG: the video frame beside the result seen from the camera")
+    b.add_argument("--video", help="source video for --preview (default: from the motion file)")
+    b.add_argument("--no-foot-lock", action="store_true")
+    b.add_argument("--smpl-model")
+    b.add_argument("--retarget")
+
+    s = sub.add_parser("bench", help="accuracy and speed on ground-truth scenes")
+    s.add_argument("--suite", default="default")
+    s.add_argument("--json")
+    return p
+
+
+def _progress_printer(mode: str):
+    if mode == "jsonl":
+        def emit(event: dict) -> None:
+            sys.stdout.write(json.dumps(event) + "\n")
+            sys.stdout.flush()
+        return emit
+    if mode == "none":
+        return None
+    started = time.perf_counter()
+    last = {"stage": None}
+
+    def show(event: dict) -> None:
+        stage, done, total = event["stage"], event["done"], event["total"]
+        if stage != last["stage"] or done == total or stage == "detect":
+            elapsed = time.perf_counter() - started
+            sys.stderr.write(f"\r[{elapsed:6.1f}s] {stage:<8} {done}/{total}   ")
+            if done == total:
+                sys.stderr.write("\n")
+            sys.stderr.flush()
+            last["stage"] = stage
+    return show
+
+
+def _capture(args) -> int:
+    from .pipeline import CaptureSettings, capture
+
+    settings = CaptureSettings(max_people=args.max_people, start=args.start, end=args.end,
+                               device=args.device, model=args.model)
+    motion = capture(args.video, args.output, settings, _progress_printer(args.progress))
+    if args.progress == "text":
+        frames = sum(len(p.frame_ids) for p in motion.people)
+        print(f"Captured {len(motion.people)} "
+              f"{'person' if len(motion.people) == 1 else 'people'} ({frames} person-frames) "
+              f"into {args.output}", file=sys.stderr)
+    return 0
+
+
+def _blend(args) -> int:
+    from .blend import blend
+
+    blend(args.motion, args.output, fbx=args.fbx, bvh=args.bvh, glb=args.glb,
+          preview=args.preview, video=args.video, foot_lock=not args.no_foot_lock,
+          smpl_model=args.smpl_model, retarget=args.retarget)
+    return 0
+
+
+def _bench(args) -> int:
+    raise CaptureError("The benchmark is not part of this version yet.")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    from .motion_file import MotionFileError
+
+    try:
+        return {"capture": _capture, "blend": _blend, "bench": _bench}[args.command](args)
+    except (CaptureError, MotionFileError) as exc:
+        print(f"videomocap: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("videomocap: cancelled.", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,199 @@
+"""Run the capture stages in order and report progress.
+
+decode -> detect -> track -> fit body -> refine in time -> world grounding + contact -> motion file
+
+Each stage is a function over plain data (see the stage folders); this module only wires them
+together, times them, checks the input early, and turns "nothing to capture" into a CaptureError.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from . import __version__
+from .errors import CaptureError
+from .motion_file import Motion, PersonMotion, save
+from .rotations import axis_angle_to_matrix, matrix_to_axis_angle
+from .skeleton import CONTACT_NAMES, forward_kinematics
+
+Progress = Callable[[dict], None]
+
+MODELS = ("default", "hmr2", "wham")
+
+
+@dataclass
+class CaptureSettings:
+    max_people: int | None = None
+    start: int = 0
+    end: int | None = None
+    device: str = "cpu"
+    model: str = "default"
+    fit_iterations: int = 160
+
+
+def check_output_path(path: str | os.PathLike) -> Path:
+    """Fail early, before any work, if the output cannot be written."""
+    out = Path(path)
+    folder = out.parent if str(out.parent) else Path(".")
+    if out.is_dir():
+        raise CaptureError(f"The output {out} is a folder; give a file name ending in .mocap.npz.")
+    if not folder.is_dir():
+        raise CaptureError(f"The output folder {folder} does not exist.")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise CaptureError(f"The output folder {folder} cannot be written to.")
+    return out
+
+
+def _check_settings(settings: CaptureSettings) -> None:
+    if settings.model not in MODELS:
+        raise CaptureError(f"Unknown model '{settings.model}'; choose one of {', '.join(MODELS)}.")
+    if settings.model != "default":
+        raise CaptureError(
+            f"The {settings.model} model needs its licensed checkpoints, which this version cannot "
+            "load yet; use --model default."
+        )
+    if settings.device not in ("cpu", "cuda"):
+        raise CaptureError(f"Unknown device '{settings.device}'; choose cpu or cuda.")
+    if settings.device == "cuda":
+        import torch
+
+        if not torch.cuda.is_available():
+            raise CaptureError("--device cuda was asked for, but no CUDA GPU is available here.")
+    if settings.max_people is not None and settings.max_people < 1:
+        raise CaptureError("--max-people must be at least 1.")
+    if settings.start < 0 or (settings.end is not None and settings.end <= settings.start):
+        raise CaptureError("The frame range is empty: --end must be greater than --start >= 0.")
+
+
+def capture(video: str | os.PathLike, output: str | os.PathLike,
+            settings: CaptureSettings | None = None, progress: Progress | None = None) -> Motion:
+    """Capture every person in ``video`` and write the motion file ``output``."""
+    from .body.fit_skeleton import FitSettings, default_intrinsics, fit_skeleton
+    from .body.landmark_map import estimate_bone_lengths, targets_from_landmarks
+    from .detect import detect_people
+    from .temporal.smooth import smooth_fit, smooth_landmarks
+    from .track.track_people import track_people
+    from .video import probe_video, read_frames
+    from .world.ground import fit_world_frame, foot_contacts
+
+    settings = settings or CaptureSettings()
+    report = progress or (lambda event: None)
+    timings: dict[str, float] = {}
+    _check_settings(settings)
+    out = check_output_path(output)
+    info = probe_video(video)
+    end = info.frame_count if settings.end is None else min(settings.end, info.frame_count)
+    if settings.start >= info.frame_count:
+        raise CaptureError(
+            f"--start {settings.start} is past the end of the video ({info.frame_count} frames)."
+        )
+    total = end - settings.start
+    if total < 2:
+        raise CaptureError(
+            f"{Path(video).name} has only {total} frame{'s' if total != 1 else ''} to capture; "
+            "motion needs at least 2."
+        )
+
+    # decode + detect, streamed
+    t0 = time.perf_counter()
+    report({"stage": "detect", "done": 0, "total": total})
+    step = max(1, total // 100)
+
+    def on_frame(index: int, _dets) -> None:
+        done = index - settings.start + 1
+        if done % step == 0 or done == total:
+            report({"stage": "detect", "done": done, "total": total})
+
+    detections = detect_people(read_frames(video, settings.start, end), info.fps,
+                               max_people=settings.max_people or 4, progress=on_frame)
+    timings["decode+detect"] = time.perf_counter() - t0
+    n_frames_read = len(detections)
+    if not any(d.num_people for d in detections):
+        raise CaptureError(f"No person was found in {Path(video).name}.")
+
+    t0 = time.perf_counter()
+    tracks = track_people(detections, info.fps, max_people=settings.max_people)
+    timings["track"] = time.perf_counter() - t0
+    report({"stage": "track", "done": 1, "total": 1})
+    if not tracks:
+        raise CaptureError(
+            f"Nobody stays in view of {Path(video).name} long enough (half a second) to capture."
+        )
+
+    t0 = time.perf_counter()
+    K = default_intrinsics(info.width, info.height)
+    fits = []
+    for k, track in enumerate(tracks):
+        conf = track.keypoints2d[..., 2]
+        kp2d = track.keypoints2d.copy()
+        kp2d[..., :2] = smooth_landmarks(track.keypoints2d[..., :2], conf, info.fps)
+        kp3d = smooth_landmarks(track.keypoints3d, conf, info.fps)
+        targets = targets_from_landmarks(kp2d, kp3d)
+        bones = estimate_bone_lengths(kp2d, kp3d)
+        fit = fit_skeleton(targets, bones, K, FitSettings(iterations=settings.fit_iterations))
+        fit = smooth_fit(fit, info.fps)
+        joints, _, markers = forward_kinematics(fit.global_orient, fit.body_pose, fit.transl,
+                                                fit.bone_lengths, markers=True)
+        fit.joints, fit.markers = joints, markers
+        fits.append((track, targets, fit))
+        report({"stage": "fit", "done": k + 1, "total": len(tracks)})
+    timings["fit+smooth"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    world = fit_world_frame([f for _, _, f in fits], info.fps)
+    people = []
+    for track, targets, fit in fits:
+        orient = matrix_to_axis_angle(world.R @ axis_angle_to_matrix(fit.global_orient))
+        transl = world.points(fit.transl)
+        joints = world.points(fit.joints)
+        feet = np.stack([world.points(fit.markers[name]) for name in CONTACT_NAMES], axis=1)
+        contact = foot_contacts(feet, info.fps)
+        people.append(PersonMotion(
+            person_id=track.track_id,
+            frame_ids=track.frame_ids,
+            global_orient=orient,
+            body_pose=fit.body_pose,
+            transl=transl,
+            betas=np.zeros(10),
+            bone_lengths=fit.bone_lengths,
+            joints=joints,
+            contact=contact,
+            keypoints2d=track.keypoints2d,
+            confidence=np.mean(targets.confidence, axis=1),
+        ))
+    timings["world"] = time.perf_counter() - t0
+    report({"stage": "world", "done": 1, "total": 1})
+
+    n_video = info.frame_count
+    motion = Motion(
+        fps=info.fps,
+        image_size=np.array([info.width, info.height]),
+        K=np.repeat(K[None], n_video, axis=0),
+        cam_R=np.repeat(world.R[None], n_video, axis=0),  # world-from-camera: p_w = R p_c + t
+        cam_t=np.repeat(world.t[None], n_video, axis=0),
+        people=people,
+        meta={
+            "tool": "videomocap",
+            "version": __version__,
+            "video": str(Path(video).name),
+            "model": settings.model,
+            "detector": "mediapipe-pose-landmarker-full",
+            "frames_processed": n_frames_read,
+            "frame_range": [settings.start, end],
+            "ground": world.method,
+            "timings_s": {k: round(v, 3) for k, v in timings.items()},
+        },
+    )
+    t0 = time.perf_counter()
+    save(motion, out)
+    timings["write"] = time.perf_counter() - t0
+    motion.meta["timings_s"]["write"] = round(timings["write"], 3)
+    report({"stage": "write", "done": 1, "total": 1})
+    return motion
+
