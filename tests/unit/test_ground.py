@@ -1,0 +1,46 @@
+import numpy as np
+
+from videomocap.body.fit_skeleton import CameraFrameFit
+from videomocap.skeleton import forward_kinematics
+from videomocap.world.ground import fit_world_frame, foot_contacts, foot_points
+from videomocap.rotations import axis_angle_to_matrix, matrix_to_axis_angle
+
+from .synthetic import camera, walker
+
+
+def _camera_frame_fit(orient, pose, transl, bones, R, c):
+    cam_orient = matrix_to_axis_angle(R.T @ axis_angle_to_matrix(orient))
+    cam_transl = (transl - c) @ R
+    joints, _, marks = forward_kinematics(cam_orient, pose, cam_transl, bones, markers=True)
+    return CameraFrameFit(cam_orient, pose, cam_transl, bones, joints, marks,
+                          np.zeros(len(joints)))
+
+
+def test_ground_plane_and_gravity_from_a_walk_seen_by_a_tilted_camera():
+    orient, pose, transl, bones = walker(n=150)
+    R, c = camera(tilt_deg=20.0, height=2.0)
+    fit = _camera_frame_fit(orient, pose, transl, bones, R, c)
+    world = fit_world_frame([fit], fps=30.0)
+    # world up recovered: the camera's true up, expressed in camera coordinates, is R.T @ z
+    true_up = R.T @ np.array([0.0, 0.0, 1.0])
+    angle = np.degrees(np.arccos(np.clip(world.R[2] @ true_up, -1, 1)))
+    assert angle < 3.0, angle
+    # camera height above the ground recovered
+    assert abs(world.t[2] - 2.0) < 0.08
+    feet = world.points(foot_points(fit.markers))
+    assert np.percentile(feet[..., 2].min(axis=1), 50) < 0.03
+
+
+def test_contacts_follow_foot_height_and_speed():
+    fps = 30.0
+    n = 60
+    planted = np.zeros((n, 3))
+    swing = np.stack([np.linspace(0, 1.2, n), np.zeros(n), 0.02 + 0.1 * np.sin(np.linspace(0, np.pi, n))], 1)
+    lifted = np.tile([0.0, 0.0, 0.3], (n, 1))
+    feet = np.stack([planted, swing, lifted, planted + [0, 0, 0.01]], axis=1)
+    p = foot_contacts(feet, fps)
+    assert p.shape == (n, 4)
+    assert np.all(p[:, 0] > 0.9)
+    assert np.all(p[:, 3] > 0.8)
+    assert np.all(p[5:-5, 1] < 0.1)  # moving at 0.6 m/s
+    assert np.all(p[:, 2] < 0.01)  # 30 cm above the ground
