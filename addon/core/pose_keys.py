@@ -77,3 +77,22 @@ def bone_quaternions(global_orient: np.ndarray, body_pose: np.ndarray,
 def root_locations(transl: np.ndarray, root_rest: np.ndarray, root_head: np.ndarray) -> np.ndarray:
     """(N, 3) pelvis positions -> (N, 3) location channel of the root bone."""
     return (np.asarray(transl) - root_head) @ root_rest
+
+
+def visibility_keys(frame_ids: np.ndarray, fps: float, gap_seconds: float = 0.5
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """Keys (frames, hidden 0/1) that hide a person outside the frames they were seen in.
+
+    Gaps shorter than ``gap_seconds`` stay visible (the motion is interpolated there); longer
+    ones hide the person from the frame after their last sighting to the frame of the next one.
+    Meant for constant interpolation, on source-frame numbers.
+    """
+    frame_ids = np.asarray(frame_ids, dtype=np.int64)
+    frames, hidden = [frame_ids[0] - 1, frame_ids[0]], [1.0, 0.0]
+    gaps = np.nonzero(np.diff(frame_ids) > max(1, int(round(gap_seconds * fps))))[0]
+    for g in gaps:
+        frames += [frame_ids[g] + 1, frame_ids[g + 1]]
+        hidden += [1.0, 0.0]
+    frames.append(frame_ids[-1] + 1)
+    hidden.append(1.0)
+    return np.asarray(frames), np.asarray(hidden)

@@ -49,6 +49,7 @@ def blend(motion_path, output, fbx=None, bvh=None, glb=None, preview=None, video
     import bpy
 
     from videomocap_addon.build import export
+    from videomocap_addon.build.armature import key_visibility
     from videomocap_addon.build.body_proxy import create_body_proxy
     from videomocap_addon.build.scene import build_capture
 
@@ -60,6 +61,8 @@ def blend(motion_path, output, fbx=None, bvh=None, glb=None, preview=None, video
                (0.8, 0.3, 0.6, 1), (0.9, 0.8, 0.2, 1), (0.5, 0.4, 0.8, 1)]
     bodies = [create_body_proxy(a, built["collection"], palette[i % len(palette)])
               for i, a in enumerate(built["armatures"])]
+    for body, person in zip(bodies, motion.people):
+        key_visibility(body, person.frame_ids, motion.fps)
     built["bodies"] = bodies
     export.save_blend(output)
     if fbx:

@@ -74,7 +74,7 @@ def _check_settings(settings: CaptureSettings) -> None:
 def capture(video: str | os.PathLike, output: str | os.PathLike,
             settings: CaptureSettings | None = None, progress: Progress | None = None) -> Motion:
     """Capture every person in ``video`` and write the motion file ``output``."""
-    from .body.fit_skeleton import FitSettings, default_intrinsics, fit_skeleton
+    from .body.fit_skeleton import FitSettings, default_intrinsics, fit_people
     from .body.landmark_map import estimate_bone_lengths, targets_from_landmarks
     from .detect import detect_people
     from .temporal.smooth import smooth_fit, smooth_landmarks
@@ -128,21 +128,24 @@ def capture(video: str | os.PathLike, output: str | os.PathLike,
 
     t0 = time.perf_counter()
     K = default_intrinsics(info.width, info.height)
-    fits = []
-    for k, track in enumerate(tracks):
+    prepared = []
+    for track in tracks:
         conf = track.keypoints2d[..., 2]
         kp2d = track.keypoints2d.copy()
         kp2d[..., :2] = smooth_landmarks(track.keypoints2d[..., :2], conf, info.fps)
         kp3d = smooth_landmarks(track.keypoints3d, conf, info.fps)
-        targets = targets_from_landmarks(kp2d, kp3d)
-        bones = estimate_bone_lengths(kp2d, kp3d)
-        fit = fit_skeleton(targets, bones, K, FitSettings(iterations=settings.fit_iterations))
+        prepared.append((targets_from_landmarks(kp2d, kp3d), estimate_bone_lengths(kp2d, kp3d)))
+    report({"stage": "fit", "done": 0, "total": 1})
+    raw_fits = fit_people([t for t, _ in prepared], [b for _, b in prepared], K,
+                          FitSettings(iterations=settings.fit_iterations))
+    fits = []
+    for track, (targets, _), fit in zip(tracks, prepared, raw_fits):
         fit = smooth_fit(fit, info.fps)
         joints, _, markers = forward_kinematics(fit.global_orient, fit.body_pose, fit.transl,
                                                 fit.bone_lengths, markers=True)
         fit.joints, fit.markers = joints, markers
         fits.append((track, targets, fit))
-        report({"stage": "fit", "done": k + 1, "total": len(tracks)})
+    report({"stage": "fit", "done": 1, "total": 1})
     timings["fit+smooth"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()

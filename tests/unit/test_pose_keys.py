@@ -48,3 +48,12 @@ def test_root_location_channel_puts_the_pelvis_at_transl():
     transl = rng.normal(size=(5, 3))
     loc = pose_keys.root_locations(transl, rest0, head0)
     assert np.allclose(head0 + loc @ rest0.T, transl)
+
+
+def test_visibility_hides_before_after_and_in_long_gaps():
+    frames = np.r_[10:20, 22:30, 60:70]  # a 2-frame gap (kept) and a 30-frame gap (hidden)
+    f, hidden = pose_keys.visibility_keys(frames, fps=30.0)
+    state = lambda k: hidden[np.searchsorted(f, k, side="right") - 1]  # noqa: E731  constant keys
+    assert state(9) == 1 and state(10) == 0 and state(21) == 0 and state(29) == 0
+    assert state(30) == 1 and state(59) == 1 and state(60) == 0 and state(69) == 0
+    assert state(70) == 1
