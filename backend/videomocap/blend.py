@@ -66,7 +66,7 @@ def blend(motion_path, output, fbx=None, bvh=None, glb=None, preview=None, video
     built["bodies"] = bodies
     export.save_blend(output)
     if fbx:
-        export.export_fbx(fbx, built["armatures"], bodies)
+        export.export_fbx(fbx, built["collection"])
     if bvh:
         if len(built["armatures"]) > 1:
             stem = Path(bvh)
@@ -76,7 +76,7 @@ def blend(motion_path, output, fbx=None, bvh=None, glb=None, preview=None, video
         else:
             export.export_bvh(bvh, built["armatures"][0])
     if glb:
-        export.export_glb(glb, built["armatures"], bodies)
+        export.export_glb(glb, built["collection"])
     if preview:
         from .preview import write_preview
 
