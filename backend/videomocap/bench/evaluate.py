@@ -1,0 +1,59 @@
+"""Score a capture against a rendered scene's ground truth (``*.gt.npz`` of bench.scene)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..skeleton import JOINT_INDEX
+from . import metrics
+
+FOOT_POINTS = ("left_ankle", "left_foot", "right_ankle", "right_foot")
+
+
+def load_ground_truth(path) -> dict:
+    with np.load(path, allow_pickle=False) as data:
+        return {k: data[k] for k in data.files}
+
+
+def matched_joints(person, gt: dict, person_index: int = 0):
+    """(frames, pred (N, J, 3), true (N, J, 3), names) on the frames and joints both have."""
+    names = [str(n) for n in gt["joint_names"]]
+    pred_idx = [JOINT_INDEX[n] for n in names]
+    gt_joints = gt["joints"]
+    if gt_joints.ndim == 4:  # (F, P, J, 3) for several people
+        gt_joints = gt_joints[:, person_index]
+    frames = np.asarray(person.frame_ids)
+    frames = frames[frames < len(gt_joints)]
+    sel = np.searchsorted(person.frame_ids, frames)
+    pred = np.asarray(person.joints, dtype=np.float64)[sel][:, pred_idx]
+    true = np.asarray(gt_joints, dtype=np.float64)[frames]
+    return frames, pred, true, names
+
+
+def to_camera(points: np.ndarray, cam_R: np.ndarray, cam_t: np.ndarray) -> np.ndarray:
+    """World points (N, J, 3) -> camera frame, with per-frame world-from-camera R (N, 3, 3), t."""
+    return np.einsum("nji,nkj->nki", cam_R, points - cam_t[:, None])
+
+
+def score_person(person, gt: dict, motion, person_index: int = 0) -> dict:
+    """Camera-frame metrics (MPJPE, PA-MPJPE, Accel) in each side's own camera frame, as the field
+    computes them; world metrics on world joints."""
+    frames, pred, true, names = matched_joints(person, gt, person_index)
+    fps = float(motion.fps)
+    feet = [names.index(n) for n in FOOT_POINTS]
+    pelvis = names.index("pelvis")
+    pred_cam = to_camera(pred, np.asarray(motion.cam_R, np.float64)[frames],
+                         np.asarray(motion.cam_t, np.float64)[frames])
+    true_cam = to_camera(true, gt["cam_R"][frames].astype(np.float64),
+                         gt["cam_t"][frames].astype(np.float64))
+    return {
+        "frames": int(len(frames)),
+        "MPJPE": metrics.mpjpe(pred_cam, true_cam, pelvis),
+        "PA-MPJPE": metrics.pa_mpjpe(pred_cam, true_cam),
+        "Accel": metrics.accel_error(pred_cam, true_cam, fps),
+        "W-MPJPE100": metrics.w_mpjpe(pred, true),
+        "WA-MPJPE100": metrics.wa_mpjpe(pred, true),
+        "RTE%": metrics.rte(pred[:, pelvis], true[:, pelvis]),
+        "Jitter": metrics.jitter(pred, fps),
+        "FS": metrics.foot_sliding(pred[:, feet], true[:, feet]),
+    }

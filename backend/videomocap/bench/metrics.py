@@ -1,0 +1,180 @@
+"""The field's accuracy metrics, computed as DESIGN section 6 (and WHAM / GVHMR) define them.
+
+Joint arrays are (N, J, 3) in metres; results are millimetres unless said otherwise. ``pelvis`` is
+the index of the joint used for pelvis alignment (0 in SMPL order).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+
+def similarity_transform(src: np.ndarray, dst: np.ndarray, scale: bool = True):
+    """Umeyama: (s, R, t) minimising |s R src_i + t - dst_i|^2 over (M, 3) point sets."""
+    mu_s, mu_d = src.mean(0), dst.mean(0)
+    a, b = src - mu_s, dst - mu_d
+    cov = b.T @ a / len(src)
+    u, d, vt = np.linalg.svd(cov)
+    fix = np.eye(3)
+    if np.linalg.det(u) * np.linalg.det(vt) < 0:
+        fix[2, 2] = -1
+    r = u @ fix @ vt
+    var = (a ** 2).sum() / len(src)
+    s = float(np.trace(np.diag(d) @ fix) / var) if scale and var > 0 else 1.0
+    t = mu_d - s * r @ mu_s
+    return s, r, t
+
+
+def apply_transform(x: np.ndarray, s: float, r: np.ndarray, t: np.ndarray) -> np.ndarray:
+    return s * x @ r.T + t
+
+
+def mpjpe(pred: np.ndarray, gt: np.ndarray, pelvis: int = 0) -> float:
+    """Mean joint distance after translating both so the pelvis is at the origin (mm)."""
+    p = pred - pred[:, pelvis:pelvis + 1]
+    g = gt - gt[:, pelvis:pelvis + 1]
+    return float(np.linalg.norm(p - g, axis=-1).mean() * 1000)
+
+
+def pa_mpjpe(pred: np.ndarray, gt: np.ndarray) -> float:
+    """Mean joint distance after a per-frame similarity Procrustes alignment (mm)."""
+    errs = []
+    for p, g in zip(pred, gt):
+        aligned = apply_transform(p, *similarity_transform(p, g))
+        errs.append(np.linalg.norm(aligned - g, axis=-1).mean())
+    return float(np.mean(errs) * 1000)
+
+
+def accel_error(pred: np.ndarray, gt: np.ndarray, fps: float) -> float:
+    """Mean |second difference of pred - that of gt| * fps^2 over joints and frames (m/s^2)."""
+    if len(pred) < 3:
+        return float("nan")
+    ap = pred[:-2] - 2 * pred[1:-1] + pred[2:]
+    ag = gt[:-2] - 2 * gt[1:-1] + gt[2:]
+    return float(np.linalg.norm(ap - ag, axis=-1).mean() * fps ** 2)
+
+
+def jitter(pred: np.ndarray, fps: float) -> float:
+    """Mean |third difference| * fps^3 / 10 of world joints (units of 10 m/s^3)."""
+    if len(pred) < 4:
+        return float("nan")
+    j = pred[3:] - 3 * pred[2:-1] + 3 * pred[1:-2] - pred[:-3]
+    return float(np.linalg.norm(j, axis=-1).mean() * fps ** 3 / 10.0)
+
+
+def _chunks(n: int, size: int):
+    for s in range(0, n, size):
+        if n - s >= 2:
+            yield slice(s, min(s + size, n))
+
+
+def w_mpjpe(pred: np.ndarray, gt: np.ndarray, chunk: int = 100) -> float:
+    """W-MPJPE100: per chunk, a similarity fitted on the chunk's first two frames, then MPJPE
+    without pelvis alignment (mm)."""
+    errs = []
+    for sl in _chunks(len(pred), chunk):
+        p, g = pred[sl], gt[sl]
+        tr = similarity_transform(p[:2].reshape(-1, 3), g[:2].reshape(-1, 3))
+        errs.append(np.linalg.norm(apply_transform(p, *tr) - g, axis=-1).reshape(-1))
+    return float(np.concatenate(errs).mean() * 1000)
+
+
+def wa_mpjpe(pred: np.ndarray, gt: np.ndarray, chunk: int = 100) -> float:
+    """WA-MPJPE100: per chunk, a similarity fitted on the whole chunk, then MPJPE (mm)."""
+    errs = []
+    for sl in _chunks(len(pred), chunk):
+        p, g = pred[sl], gt[sl]
+        tr = similarity_transform(p.reshape(-1, 3), g.reshape(-1, 3))
+        errs.append(np.linalg.norm(apply_transform(p, *tr) - g, axis=-1).reshape(-1))
+    return float(np.concatenate(errs).mean() * 1000)
+
+
+def rte(pred_root: np.ndarray, gt_root: np.ndarray) -> float:
+    """Root trajectory error (%): rigid alignment (no scale) over the whole sequence, mean error
+    divided by the ground-truth path length."""
+    tr = similarity_transform(pred_root, gt_root, scale=False)
+    err = np.linalg.norm(apply_transform(pred_root, *tr) - gt_root, axis=-1).mean()
+    length = np.linalg.norm(np.diff(gt_root, axis=0), axis=-1).sum()
+    return float(100.0 * err / max(length, 1e-9))
+
+
+def foot_sliding(pred_feet: np.ndarray, gt_feet: np.ndarray, threshold: float = 0.01) -> float:
+    """FS (mm): mean displacement of predicted foot points (N, F, 3) between consecutive frames
+    on which the ground-truth point moves less than ``threshold`` metres per frame."""
+    if len(pred_feet) < 2:
+        return float("nan")
+    gt_step = np.linalg.norm(np.diff(gt_feet, axis=0), axis=-1)
+    pred_step = np.linalg.norm(np.diff(pred_feet, axis=0), axis=-1)
+    still = gt_step < threshold
+    if not still.any():
+        return float("nan")
+    return float(pred_step[still].mean() * 1000)
+
+
+def _iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    x0 = np.maximum(a[:, None, 0], b[None, :, 0])
+    y0 = np.maximum(a[:, None, 1], b[None, :, 1])
+    x1 = np.minimum(a[:, None, 2], b[None, :, 2])
+    y1 = np.minimum(a[:, None, 3], b[None, :, 3])
+    inter = np.clip(x1 - x0, 0, None) * np.clip(y1 - y0, 0, None)
+    area = lambda z: (z[:, 2] - z[:, 0]) * (z[:, 3] - z[:, 1])  # noqa: E731
+    return inter / np.maximum(area(a)[:, None] + area(b)[None, :] - inter, 1e-9)
+
+
+def tracking_scores(gt: dict, pred: dict, iou_threshold: float = 0.5) -> dict:
+    """MOTA, ID switches and IDF1 (motmetrics / CLEAR-MOT and Ristani et al. conventions).
+
+    ``gt`` and ``pred`` map frame -> (ids (K,), boxes (K, 4)). A prediction matches a ground-truth
+    box in a frame when IoU >= ``iou_threshold`` (Hungarian on IoU, previous matches kept when
+    still valid, as CLEAR-MOT does).
+    """
+    frames = sorted(set(gt) | set(pred))
+    fn = fp = idsw = n_gt = 0
+    last_match: dict = {}
+    pair_counts: dict = {}
+    gt_count: dict = {}
+    pred_count: dict = {}
+    for f in frames:
+        g_ids, g_boxes = gt.get(f, (np.zeros(0, int), np.zeros((0, 4))))
+        p_ids, p_boxes = pred.get(f, (np.zeros(0, int), np.zeros((0, 4))))
+        n_gt += len(g_ids)
+        for g in g_ids:
+            gt_count[g] = gt_count.get(g, 0) + 1
+        for p in p_ids:
+            pred_count[p] = pred_count.get(p, 0) + 1
+        matches = {}
+        if len(g_ids) and len(p_ids):
+            iou = _iou(np.asarray(g_boxes), np.asarray(p_boxes))
+            cost = 1.0 - iou
+            # keep last frame's pairs when still valid
+            for gi, g in enumerate(g_ids):
+                if g in last_match and last_match[g] in list(p_ids):
+                    pi = list(p_ids).index(last_match[g])
+                    if iou[gi, pi] >= iou_threshold:
+                        cost[gi, pi] = -1.0
+            rows, cols = linear_sum_assignment(cost)
+            for r, c in zip(rows, cols):
+                if iou[r, c] >= iou_threshold:
+                    matches[g_ids[r]] = p_ids[c]
+        for g, p in matches.items():
+            if g in last_match and last_match[g] != p:
+                idsw += 1
+            last_match[g] = p
+            pair_counts[(g, p)] = pair_counts.get((g, p), 0) + 1
+        fn += len(g_ids) - len(matches)
+        fp += len(p_ids) - len(matches)
+    mota = 1.0 - (fn + fp + idsw) / max(n_gt, 1)
+    # IDF1: one-to-one global assignment of predicted to true identities maximising matches
+    g_list, p_list = sorted(gt_count), sorted(pred_count)
+    idtp = 0
+    if g_list and p_list:
+        w = np.zeros((len(g_list), len(p_list)))
+        for (g, p), k in pair_counts.items():
+            w[g_list.index(g), p_list.index(p)] = k
+        rows, cols = linear_sum_assignment(-w)
+        idtp = int(w[rows, cols].sum())
+    total_gt = sum(gt_count.values())
+    total_pred = sum(pred_count.values())
+    idf1 = 2 * idtp / max(total_gt + total_pred, 1)
+    return {"MOTA": mota, "IDSW": idsw, "IDF1": idf1, "FN": fn, "FP": fp}

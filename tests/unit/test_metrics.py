@@ -1,0 +1,89 @@
+"""Metrics of DESIGN section 6 on small cases computed by hand."""
+
+import numpy as np
+import pytest
+
+from videomocap.bench import metrics as m
+from videomocap.rotations import axis_angle_to_matrix
+
+
+def test_mpjpe_ignores_a_common_offset_and_counts_millimetres():
+    gt = np.zeros((2, 3, 3))
+    gt[:, 1] = [1, 0, 0]
+    gt[:, 2] = [0, 1, 0]
+    pred = gt + [5, 5, 5]  # same pose elsewhere
+    pred[:, 2, 2] += 0.03  # one joint 3 cm off
+    assert m.mpjpe(pred, gt) == pytest.approx(10.0)  # (0 + 0 + 30) / 3 mm
+
+
+def test_pa_mpjpe_removes_rotation_and_scale():
+    rng = np.random.default_rng(0)
+    gt = rng.normal(size=(4, 10, 3))
+    r = axis_angle_to_matrix(np.array([0.3, -1.0, 0.5]))
+    pred = 2.0 * gt @ r.T + [1, 2, 3]
+    assert m.pa_mpjpe(pred, gt) == pytest.approx(0.0, abs=1e-6)
+    assert m.mpjpe(pred, gt) > 100
+
+
+def test_accel_error_and_jitter_by_hand():
+    fps = 10.0
+    t = np.arange(6, dtype=float)
+    gt = np.zeros((6, 1, 3))
+    gt[:, 0, 0] = t  # constant velocity: no acceleration
+    pred = gt.copy()
+    pred[:, 0, 0] = 0.5 * t ** 2  # constant acceleration 1 m/frame^2
+    assert m.accel_error(pred, gt, fps) == pytest.approx(1.0 * fps ** 2)
+    # third difference of t^3/6 is 1 m/frame^3
+    cubic = np.zeros((6, 1, 3))
+    cubic[:, 0, 1] = t ** 3 / 6
+    assert m.jitter(cubic, fps) == pytest.approx(fps ** 3 / 10)
+    assert m.jitter(gt, fps) == pytest.approx(0.0)
+
+
+def test_world_metrics_wa_versus_w():
+    rng = np.random.default_rng(1)
+    gt = rng.normal(size=(150, 5, 3))
+    pred = 1.5 * gt + [0, 0, 2]  # a similarity of the truth: both metrics are zero
+    assert m.wa_mpjpe(pred, gt) == pytest.approx(0.0, abs=1e-6)
+    assert m.w_mpjpe(pred, gt) == pytest.approx(0.0, abs=1e-6)
+    drift = pred.copy()
+    drift[:, :, 0] += np.linspace(0, 1.0, 150)[:, None]  # drifting 1 m over the clip
+    assert m.w_mpjpe(drift, gt) > m.wa_mpjpe(drift, gt) > 10
+
+
+def test_rte_is_percent_of_path_length():
+    gt = np.zeros((11, 3))
+    gt[:, 0] = np.linspace(0, 10, 11)  # 10 m straight
+    pred = gt.copy()
+    pred[:, 1] = 0.2  # a constant 20 cm offset is removed by the rigid alignment
+    assert m.rte(pred, gt) == pytest.approx(0.0, abs=1e-9)
+    pred = gt.copy()
+    pred[:, 0] *= 1.1  # 10 % too long: mean error after centring is 0.1 * mean |x - 5| = 0.2727 m
+    expected = 100 * 0.1 * np.abs(gt[:, 0] - 5).mean() / 10
+    assert m.rte(pred, gt) == pytest.approx(expected, rel=1e-6)
+
+
+def test_foot_sliding_only_where_the_true_foot_is_still():
+    gt = np.zeros((5, 1, 3))
+    gt[3:, 0, 0] = [0.5, 1.0]  # still for frames 0-2, then moving
+    pred = gt.copy()
+    pred[:3, 0, 0] = [0.0, 0.002, 0.004]  # sliding 2 mm per frame while planted
+    assert m.foot_sliding(pred, gt) == pytest.approx(2.0)
+
+
+def test_tracking_scores_count_switches_and_misses():
+    box_a = np.array([[0, 0, 10, 10]], float)
+    box_b = np.array([[50, 0, 60, 10]], float)
+    gt = {f: (np.array([1, 2]), np.concatenate([box_a, box_b])) for f in range(4)}
+    pred = {
+        0: (np.array([7, 8]), np.concatenate([box_a, box_b])),
+        1: (np.array([7, 8]), np.concatenate([box_a, box_b])),
+        2: (np.array([9, 8]), np.concatenate([box_a, box_b])),  # person 1 gets a new id
+        3: (np.array([8]), box_b),  # person 1 missed
+    }
+    s = m.tracking_scores(gt, pred)
+    assert s["IDSW"] == 1
+    assert s["FN"] == 1 and s["FP"] == 0
+    assert s["MOTA"] == pytest.approx(1 - 2 / 8)
+    # IDF1: id 7 <-> 1 (2 frames), 8 <-> 2 (4 frames); 9 unmatched
+    assert s["IDF1"] == pytest.approx(2 * 6 / (8 + 7))
