@@ -35,12 +35,12 @@ def test_contacts_follow_foot_height_and_speed():
     fps = 30.0
     n = 60
     planted = np.zeros((n, 3))
-    swing = np.stack([np.linspace(0, 1.2, n), np.zeros(n), 0.02 + 0.1 * np.sin(np.linspace(0, np.pi, n))], 1)
+    swing = np.stack([np.linspace(0, 4.8, n), np.zeros(n), 0.02 + 0.1 * np.sin(np.linspace(0, np.pi, n))], 1)
     lifted = np.tile([0.0, 0.0, 0.3], (n, 1))
     feet = np.stack([planted, swing, lifted, planted + [0, 0, 0.01]], axis=1)
     p = foot_contacts(feet, fps)
     assert p.shape == (n, 4)
     assert np.all(p[:, 0] > 0.9)
     assert np.all(p[:, 3] > 0.8)
-    assert np.all(p[5:-5, 1] < 0.1)  # moving at 0.6 m/s
+    assert np.all(p[:, 1] < 0.05)  # a swinging foot: 2.4 m/s
     assert np.all(p[:, 2] < 0.01)  # 30 cm above the ground
