@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.installed
 TEST_ENV := HOME=$(CURDIR)/build/home XDG_CONFIG_HOME=$(CURDIR)/build/home/.config \
             XDG_CACHE_HOME=$(CURDIR)/build/home/.cache VIDEOMOCAP_CACHE=$(CURDIR)/build/cache
 
-.PHONY: install demo test sample clean
+.PHONY: install demo test bench sample clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required (bpy 5.0.1 wheels are built for it)"'
@@ -31,6 +31,12 @@ demo: $(STAMP)
 test: $(STAMP)
 	mkdir -p build/home build/cache
 	$(TEST_ENV) $(PY) -m pytest -q
+
+# Accuracy and speed on rendered ground-truth scenes; rewrites docs/benchmarks.md.
+# Renders are cached under build/bench (content-hashed), so a second run only captures and scores.
+bench: $(STAMP)
+	$(TEST_ENV) $(BIN)/videomocap bench --suite default --json build/bench/report.json \
+	    --markdown docs/benchmarks.md
 
 # Re-render the sample video and its ground truth from CMU mocap (see assets/README.md).
 sample: $(STAMP)

@@ -43,8 +43,9 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--retarget")
 
     s = sub.add_parser("bench", help="accuracy and speed on ground-truth scenes")
-    s.add_argument("--suite", default="default")
-    s.add_argument("--json")
+    s.add_argument("--suite", default="default", help="default | quick")
+    s.add_argument("--json", help="write the full report as JSON")
+    s.add_argument("--markdown", help="write the report as Markdown (docs/benchmarks.md)")
     return p
 
 
@@ -95,7 +96,11 @@ def _blend(args) -> int:
 
 
 def _bench(args) -> int:
-    raise CaptureError("The benchmark is not part of this version yet.")
+    from .bench.run import run_bench
+
+    run_bench(args.suite, json_path=args.json, markdown=args.markdown,
+              log=lambda line: print(line, flush=True))
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
