@@ -41,7 +41,7 @@ bench: $(STAMP)
 # Re-render the sample video and its ground truth from CMU mocap (see assets/README.md).
 sample: $(STAMP)
 	$(TEST_ENV) $(PY) -m videomocap.bench.scene --mocap ../shared/data/mocap/animdraw/old_cmu_1006_walking.bvh \
-	    --camera static --seed 0 -o assets/sample.mp4
+	    --camera static --seed 0 --start-seconds 2.5 --seconds 9 -o assets/sample.mp4
 
 clean:
 	rm -rf build out dist
