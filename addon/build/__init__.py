@@ -1,0 +1,1 @@
+"""bpy code that turns motion files into Blender data. Operators call into here."""
