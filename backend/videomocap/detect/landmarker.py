@@ -11,8 +11,9 @@ landmarker (IMAGE mode) on image regions:
   other followed people painted over); the landmarker re-finds them there at full resolution;
 * **scan tiles**: the whole frame plus overlapping square tiles of about 1/3 of the short side
   (at least 160 px) find new people. In ``mode="video"`` the first frame is scanned completely and
-  later frames each scan the next few tiles in turn, so the whole frame is re-scanned about twice a
-  second of video; in ``mode="image"`` every frame is scanned completely (no temporal state).
+  later frames each scan the next few regions of that rotation in turn, so the whole frame is
+  re-scanned about once a second of video while people are followed (twice while nobody is, with
+  the full frame looked at on every frame); in ``mode="image"`` every frame is scanned completely.
 
 Candidates from all regions are mapped back to frame pixels, and duplicates (the same person seen
 in several regions) are suppressed by box overlap / keypoint distance, keeping the most confident.
@@ -91,7 +92,7 @@ _MIN_CROP = 96  # px
 _MIN_TILE = 160  # px
 _TILE_FRACTION = 1.0 / 3.0  # tile side / short side of the frame
 _TILE_STRIDE = 2.0 / 3.0  # stride / tile side (1/3 overlap)
-_RESCAN_SECONDS = 0.5  # video mode: the whole frame is re-scanned about this often
+_RESCAN_SECONDS = 1.0  # video mode: the whole frame is re-scanned about this often
 _DUP_IOU = 0.5
 _DUP_KP = 0.25  # mean torso-keypoint distance / torso size under which two poses are one person
 _TORSO = (11, 12, 23, 24)
@@ -351,18 +352,23 @@ class PoseDetector:
                 if found:
                     best = max(found, key=lambda q: (_iou(q.box, prev.box), q.score))
                     candidates.append(best)
-        # 2. scan for people: whole frame + (some) tiles
-        candidates += self._run(self._scan, frame, (0, 0, width, height))
-        if tiles:
-            if not video or self._frames_seen == 0:
-                todo = tiles
-            else:
-                dt = 1000.0 / 30.0 if self._last_ts is None else max(timestamp_ms - self._last_ts, 1)
-                per_frame = max(1, math.ceil(len(tiles) * dt / (1000.0 * _RESCAN_SECONDS)))
-                todo = [tiles[(self._tile_cursor + k) % len(tiles)] for k in range(min(per_frame, len(tiles)))]
-                self._tile_cursor = (self._tile_cursor + len(todo)) % len(tiles)
-            for region in todo:
-                candidates += self._run(self._scan, frame, region)
+        # 2. scan for newcomers. The whole frame and the tiles form one rotation, re-scanned every
+        #    _RESCAN_SECONDS of video while people are being followed (they are found again in
+        #    their crops), twice as often while nobody is; image mode scans everything every frame.
+        regions = [(0, 0, width, height)] + tiles
+        if not video or self._frames_seen == 0:
+            todo = regions
+        else:
+            period = _RESCAN_SECONDS if self._prev else 0.5 * _RESCAN_SECONDS
+            dt = 1000.0 / 30.0 if self._last_ts is None else max(timestamp_ms - self._last_ts, 1)
+            per_frame = max(1, math.ceil(len(regions) * dt / (1000.0 * period)))
+            todo = [regions[(self._tile_cursor + k) % len(regions)]
+                    for k in range(min(per_frame, len(regions)))]
+            self._tile_cursor = (self._tile_cursor + len(todo)) % len(regions)
+            if not self._prev and regions[0] not in todo:
+                todo.insert(0, regions[0])  # nobody followed: look at the whole frame every time
+        for region in todo:
+            candidates += self._run(self._scan, frame, region)
 
         candidates = [c for c in candidates if c.score >= self.min_person_score]
         people = _suppress(candidates, self.max_people)
