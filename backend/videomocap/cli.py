@@ -58,17 +58,25 @@ def _progress_printer(mode: str):
     if mode == "none":
         return None
     started = time.perf_counter()
-    last = {"stage": None}
+    tty = sys.stderr.isatty()
+    last = {"stage": None, "tenth": -1}
 
     def show(event: dict) -> None:
         stage, done, total = event["stage"], event["done"], event["total"]
-        if stage != last["stage"] or done == total or stage == "detect":
-            elapsed = time.perf_counter() - started
-            sys.stderr.write(f"\r[{elapsed:6.1f}s] {stage:<8} {done}/{total}   ")
-            if done == total:
+        tenth = int(10 * done / max(total, 1))
+        new_stage = stage != last["stage"]
+        if not (tty or new_stage or tenth != last["tenth"]):
+            return  # in a log file: one line per stage and per tenth of it
+        elapsed = time.perf_counter() - started
+        line = f"[{elapsed:6.1f}s] {stage:<8} {done}/{total}"
+        if tty:
+            sys.stderr.write(("\n" if new_stage and last["stage"] else "\r") + line + "   ")
+            if stage == "write" and done == total:
                 sys.stderr.write("\n")
-            sys.stderr.flush()
-            last["stage"] = stage
+        else:
+            sys.stderr.write(line + "\n")
+        sys.stderr.flush()
+        last["stage"], last["tenth"] = stage, tenth
     return show
 
 
