@@ -17,9 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import CaptureError
-from .suites import SUITES, SceneSpec
+from .suites import GENERATOR_VERSION, SUITES, SceneSpec
 
-_GENERATOR_FILES = ("scene.py", "makehuman_body.py", "retarget.py", "ground_truth.py")
 
 
 def data_dir() -> Path:
@@ -40,11 +39,11 @@ def cache_dir() -> Path:
 
 
 def scene_key(spec: SceneSpec, mocap: Path) -> str:
-    """Content hash of everything a render depends on: the spec, the mocap file, the generator."""
+    """Content hash of what a render depends on: the spec, the mocap file's bytes and the
+    generator's version (``suites.GENERATOR_VERSION``)."""
     h = hashlib.sha256(json.dumps(spec.as_dict(), sort_keys=True).encode())
     h.update(mocap.read_bytes())
-    for name in _GENERATOR_FILES:
-        h.update((Path(__file__).parent / name).read_bytes())
+    h.update(str(GENERATOR_VERSION).encode())
     return h.hexdigest()[:12]
 
 
