@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.installed
 TEST_ENV := HOME=$(CURDIR)/build/home XDG_CONFIG_HOME=$(CURDIR)/build/home/.config \
             XDG_CACHE_HOME=$(CURDIR)/build/home/.cache VIDEOMOCAP_CACHE=$(CURDIR)/build/cache
 
-.PHONY: install demo test bench sample clean
+.PHONY: install demo test test-blender-lts bench sample clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required (bpy 5.0.1 wheels are built for it)"'
@@ -31,6 +31,20 @@ demo: $(STAMP)
 test: $(STAMP)
 	mkdir -p build/home build/cache
 	$(TEST_ENV) $(PY) -m pytest -q
+
+# The Blender-tier build tests again under Blender 4.2 LTS (bpy 4.2.23: legacy action.fcurves
+# instead of layered actions). Not part of `make test`: it installs a second ~300 MB bpy wheel.
+LTS_VENV := build/venv-bpy42
+test-blender-lts: $(STAMP)
+	test -x $(LTS_VENV)/bin/python || $(PYTHON) -m venv $(LTS_VENV)
+	$(LTS_VENV)/bin/python -m pip install --disable-pip-version-check -q "bpy==4.2.23" "numpy<2" \
+	    "opencv-contrib-python==4.11.0.86" pytest
+	$(LTS_VENV)/bin/python -m pip install --disable-pip-version-check -q --no-deps -e .
+	mkdir -p build/lts build/home
+	$(TEST_ENV) $(BIN)/videomocap capture ../shared/data/video/vtest.avi --start 100 --end 130 \
+	    -o build/lts/street.mocap.npz --progress none
+	$(TEST_ENV) VIDEOMOCAP_TEST_CAPTURE=$(CURDIR)/build/lts/street.mocap.npz \
+	    $(LTS_VENV)/bin/python -m pytest -q tests/blender/test_build.py
 
 # Accuracy and speed on rendered ground-truth scenes; rewrites docs/benchmarks.md.
 # Renders are cached under build/bench (content-hashed), so a second run only captures and scores.
