@@ -55,3 +55,15 @@ def test_contacts_agree_with_ground_truth_labels(capture):
     true = gt["contact"][p.frame_ids] > 0.5
     agree = (pred == true).mean()
     assert agree > 0.7, (agree, CONTACT_NAMES)
+
+
+def test_head_is_upright_like_the_walker_in_the_video(capture):
+    """The walker looks ahead; a badly placed face marker once tilted every head down ~30 deg."""
+    from videomocap.skeleton import JOINT_INDEX, forward_kinematics
+
+    motion, _ = capture
+    p = motion.people[0]
+    _, rot = forward_kinematics(p.global_orient, p.body_pose, p.transl, p.bone_lengths)
+    head_up = rot[:, JOINT_INDEX["head"]] @ np.array([0.0, 1.0, 0.0])  # body-frame up of the head
+    tilt = np.degrees(np.arccos(np.clip(head_up[:, 2], -1, 1)))
+    assert np.median(tilt) < 20, np.median(tilt)
