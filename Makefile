@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.installed
 TEST_ENV := HOME=$(CURDIR)/build/home XDG_CONFIG_HOME=$(CURDIR)/build/home/.config \
             XDG_CACHE_HOME=$(CURDIR)/build/home/.cache VIDEOMOCAP_CACHE=$(CURDIR)/build/cache
 
-.PHONY: install demo test test-blender-lts bench sample clean
+.PHONY: install demo test test-blender-lts bench sample clean extension
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required (bpy 5.0.1 wheels are built for it)"'
@@ -56,6 +56,11 @@ bench: $(STAMP)
 sample: $(STAMP)
 	$(TEST_ENV) $(PY) -m videomocap.bench.scene --mocap ../shared/data/mocap/animdraw/old_cmu_1006_walking.bvh \
 	    --camera static --seed 0 --start-seconds 2.5 --seconds 9 -o assets/sample.mp4
+
+# The Blender extension zip (dist/videomocap-<version>.zip), built and validated with Blender's own
+# extension tool from the bpy module; see README "Blender extension".
+extension: $(STAMP)
+	$(PY) tools/build_extension.py --output-dir dist
 
 clean:
 	rm -rf build out dist
