@@ -34,9 +34,10 @@ def _ensure_enabled() -> None:
 
     if hasattr(bpy.types, "VIDEOMOCAP_OT_capture"):
         return
-    bpy.ops.wm.read_userpref()  # the bpy module starts with factory preferences
-    if hasattr(bpy.types, "VIDEOMOCAP_OT_capture"):
-        return
+    if bpy.app.version >= (4, 3):  # (the 4.2 bpy module crashes in read_userpref)
+        bpy.ops.wm.read_userpref()  # the bpy module starts with factory preferences
+        if hasattr(bpy.types, "VIDEOMOCAP_OT_capture"):
+            return
     for mod in addon_utils.modules():
         if mod.__name__.endswith(".videomocap") or mod.__name__ == "videomocap_addon":
             addon_utils.enable(mod.__name__, default_set=True)

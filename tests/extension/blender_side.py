@@ -128,8 +128,18 @@ def main() -> None:
     elif command == "persist":
         # The bpy module starts with factory preferences; Blender itself loads the saved ones.
         result["before_read"] = registration()["enabled"]
-        bpy.ops.wm.read_userpref()
-        result["startup"] = registration()
+        if bpy.app.version >= (4, 3):
+            bpy.ops.wm.read_userpref()
+            result["startup"] = registration()
+        else:  # the 4.2 bpy module crashes in wm.read_userpref (not Blender itself): check the
+            # saved preferences name the add-on, then enable it as Blender does at start-up
+            import addon_utils
+
+            prefs = os.path.join(bpy.utils.user_resource("CONFIG"), "userpref.blend")
+            with open(prefs, "rb") as f:
+                result["saved_in_prefs"] = MODULE.encode() in f.read()
+            addon_utils.enable(MODULE, default_set=True)
+            result["startup"] = registration()
     elif command == "capture":
         before = len(bpy.data.objects)
         t0 = time.monotonic()
@@ -194,6 +204,12 @@ def main() -> None:
         ops_mod = sys.modules[MODULE + ".operators"]
         result["last_error"] = ops_mod.Runtime.last_error
         result["armatures"] = [o.name for o in bpy.data.objects if o.type == "ARMATURE"]
+    elif command == "headless":
+        # what `blender -b -P <extension>/headless.py -- VIDEO -o OUT.blend ...` runs
+        headless = __import__(MODULE + ".headless", fromlist=["main"])
+        result["headless_file"] = headless.__file__
+        result["code"] = headless.main(args["argv"])
+        result["scene"] = scene_summary()
     elif command == "setup_offline":
         try:
             bpy.ops.videomocap.setup_backend()

@@ -61,6 +61,7 @@ def test_install_disable_reenable_and_persist(extension_zip, tmp_path):
         assert state["status_hooks"] == [] and state["import_hooks"] == [] and state["timers"] == []
     # a new session with the same user folder: still installed and enabled
     again = run_blender("persist", {}, home)
+    assert again.get("saved_in_prefs", True) is True
     assert {k: again["startup"][k] for k in wanted} == wanted
 
 
@@ -141,3 +142,15 @@ def test_file_import_motion_file(extension_zip, tmp_path):
     assert r["menu_entry"] is True
     arms = r["scene"]["armatures"]
     assert [a["collection"] for a in arms] == ["Capture walk"] and arms[0]["keyed_frames"] >= 30
+
+
+def test_headless_script_writes_a_blend(extension_zip, tmp_path):
+    out = tmp_path / "headless.blend"
+    r = run_blender("headless", {"zip": str(extension_zip),
+                                 "argv": [str(SAMPLE), "-o", str(out), "--start", "10", "--end",
+                                          "40"]}, tmp_path / "home")
+    assert r["code"] == 0, r["_stderr"][-2000:]
+    assert "/extensions/user_default/videomocap/headless.py" in r["headless_file"]
+    assert out.is_file() and out.stat().st_size > 10000
+    objects = r["scene"]["objects"]
+    assert "Cube" not in objects and "Person 1" in objects  # an empty scene plus the capture
