@@ -9,6 +9,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+from ..boxes import box_iou
+
 
 def similarity_transform(src: np.ndarray, dst: np.ndarray, scale: bool = True):
     """Umeyama: (s, R, t) minimising |s R src_i + t - dst_i|^2 over (M, 3) point sets."""
@@ -112,16 +114,6 @@ def foot_sliding(pred_feet: np.ndarray, gt_feet: np.ndarray, threshold: float = 
     return float(pred_step[still].mean() * 1000)
 
 
-def _iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    x0 = np.maximum(a[:, None, 0], b[None, :, 0])
-    y0 = np.maximum(a[:, None, 1], b[None, :, 1])
-    x1 = np.minimum(a[:, None, 2], b[None, :, 2])
-    y1 = np.minimum(a[:, None, 3], b[None, :, 3])
-    inter = np.clip(x1 - x0, 0, None) * np.clip(y1 - y0, 0, None)
-    area = lambda z: (z[:, 2] - z[:, 0]) * (z[:, 3] - z[:, 1])  # noqa: E731
-    return inter / np.maximum(area(a)[:, None] + area(b)[None, :] - inter, 1e-9)
-
-
 def tracking_scores(gt: dict, pred: dict, iou_threshold: float = 0.5) -> dict:
     """MOTA, ID switches and IDF1 (motmetrics / CLEAR-MOT and Ristani et al. conventions).
 
@@ -145,7 +137,7 @@ def tracking_scores(gt: dict, pred: dict, iou_threshold: float = 0.5) -> dict:
             pred_count[p] = pred_count.get(p, 0) + 1
         matches = {}
         if len(g_ids) and len(p_ids):
-            iou = _iou(np.asarray(g_boxes), np.asarray(p_boxes))
+            iou = box_iou(g_boxes, p_boxes)
             cost = 1.0 - iou
             # keep last frame's pairs when still valid
             for gi, g in enumerate(g_ids):

@@ -76,7 +76,7 @@ def render_scene(spec: SceneSpec, data: Path, cache: Path, log=print) -> tuple[P
 
 def _match_people(motion, gt: dict) -> list[tuple[int, object]]:
     """Pair each ground-truth person with the captured person whose boxes overlap it most."""
-    from .metrics import _iou
+    from ..boxes import box_iou
 
     boxes = gt["boxes"]  # (F, P, 4)
     pairs = []
@@ -95,7 +95,7 @@ def _match_people(motion, gt: dict) -> list[tuple[int, object]]:
                     continue
                 pts = kp[k * 5][sel, :2]
                 box = np.array([[*pts.min(0), *pts.max(0)]])
-                scores.append(_iou(box, boxes[f, g][None])[0, 0])
+                scores.append(box_iou(box, boxes[f, g])[0, 0])
             score = float(np.sum(scores))
             if score > best_score:
                 best, best_score = p, score

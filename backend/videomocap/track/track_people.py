@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+from ..boxes import box_iou
+
 
 @dataclass
 class PersonTrack:
@@ -41,21 +43,9 @@ class _Live:
         return self.box + self.velocity * (frame - self.last_frame)
 
 
-def _iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """(A, 4), (B, 4) -> (A, B) intersection over union."""
-    x0 = np.maximum(a[:, None, 0], b[None, :, 0])
-    y0 = np.maximum(a[:, None, 1], b[None, :, 1])
-    x1 = np.minimum(a[:, None, 2], b[None, :, 2])
-    y1 = np.minimum(a[:, None, 3], b[None, :, 3])
-    inter = np.clip(x1 - x0, 0, None) * np.clip(y1 - y0, 0, None)
-    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
-    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
-    return inter / np.maximum(area_a[:, None] + area_b[None, :] - inter, 1e-9)
-
-
 def _cost(pred: np.ndarray, boxes: np.ndarray) -> np.ndarray:
     """Association cost in [0, ~2]: (1 - IoU) plus centre distance in units of box height."""
-    iou = _iou(pred, boxes)
+    iou = box_iou(pred, boxes)
     cp = 0.5 * (pred[:, None, :2] + pred[:, None, 2:])
     cb = 0.5 * (boxes[None, :, :2] + boxes[None, :, 2:])
     h = np.maximum(pred[:, None, 3] - pred[:, None, 1], 1.0)
