@@ -89,3 +89,46 @@ def test_projection_lands_on_body(rendered):
     far[(bg.max(axis=2) < 5)] = False
     err = np.abs(frame.astype(int) - bg.astype(int)).max(axis=2)[far]
     assert np.median(err) < 12
+
+
+@pytest.fixture(scope="module")
+def two_people(tmp_path_factory):
+    if not MOCAP.exists():
+        pytest.skip(f"mocap file not available: {MOCAP}")
+    out = tmp_path_factory.mktemp("scene2") / "two.mp4"
+    # the layout search works at a fixed coarse size, so this is the scene of the full-size
+    # check render (same mocap, seed and clip), without the video
+    info = scene.generate(MOCAP, out, camera="static", seed=11, start_seconds=2.5, seconds=6.0,
+                          width=W, height=H, render=False, people=2)
+    return gt.load_gt(out.with_name("two.gt.npz")), info
+
+
+def test_two_people_gt(two_people):
+    d, info = two_people
+    F, J = 180, len(gt.JOINT_NAMES)
+    assert d["joints"].shape == (F, 2, J, 3) and d["contact"].shape == (F, 2, 4)
+    assert d["boxes"].shape == (F, 2, 4) and d["visible"].shape == (F, 2)
+    assert list(d["person_ids"]) == [0, 1]
+    assert d["visible"].min() >= 0 and d["visible"].max() <= 1
+    assert info["gt_err_m"] < 1e-3 and info["proj_err_px"] < 0.5
+    pelvis = d["joints"][:, :, 0]
+    assert np.all((pelvis[..., 2] > 0.7) & (pelvis[..., 2] < 1.25))
+    # different bodies: heights differ
+    assert abs(info["heights"][0] - info["heights"][1]) > 0.03
+    # world paths cross (at different times), and nobody walks through the other
+    assert scene._paths_cross(pelvis[::3, 0, :2], pelvis[::3, 1, :2])
+    assert np.linalg.norm(pelvis[:, 0, :2] - pelvis[:, 1, :2], axis=1).min() > 0.8
+    # they swap sides in the image
+    uv = gt.project(pelvis, d["K"], d["cam_R"], d["cam_t"])
+    du = uv[:, 0, 0] - uv[:, 1, 0]
+    assert np.sign(du[0]) != np.sign(du[-1])
+    # person 1 is fully hidden behind person 0 for about a second
+    a, b = scene.hidden_interval(d["visible"][:, 1], int(np.argmin(d["visible"][:, 1])))
+    assert 0.5 <= (b - a + 1) / 30 <= 1.5, (a, b)
+    assert np.all(uv[a:b + 1, 0, 2] < uv[a:b + 1, 1, 2])  # person 0 is the nearer one
+    box0, box1 = d["boxes"][a:b + 1, 0], d["boxes"][a:b + 1, 1]
+    assert np.all((box1[:, 0] >= box0[:, 0] - 1) & (box1[:, 2] <= box0[:, 2] + 1))
+    # otherwise both are in view
+    out = np.ones(F, bool)
+    out[max(0, a - 30):b + 31] = False
+    assert d["visible"][out].min() > 0.3

@@ -6,7 +6,12 @@ GT file keys (npz, no pickle):
   OpenCV camera convention (x right, y down, z forward), cam_t (F,3) camera centre in world,
   joint_names (J,) str, joints (F,J,3) world metres (z up, ground z=0),
   contact (F,4) left_heel, left_toe, right_heel, right_toe in {0,1}, person_ids (P,),
-  boxes (F,P,4) x0,y0,x1,y1 pixels, source str.
+  boxes (F,P,4) x0,y0,x1,y1 pixels (the whole projected body, occluded parts included, clipped
+  to the image; all zeros when the body is wholly outside), visible (F,P) fraction of the
+  body's projected silhouette that lies in the image and is not hidden by a nearer body,
+  source str.
+With several people (P > 1): joints (F,P,J,3) and contact (F,P,4); person p is index p of
+the second axis everywhere. With one person the shapes above (no person axis) are kept.
 A pixel p of world point X: p ~ K @ cam_R.T @ (X - cam_t).
 """
 from __future__ import annotations
@@ -73,12 +78,55 @@ def boxes_from_points(uv: np.ndarray, width: int, height: int) -> np.ndarray:
     return b
 
 
+def silhouette_visibility(uvz: list[np.ndarray], faces: np.ndarray | None, width: int, height: int,
+                          pad: float = 0.5) -> np.ndarray:
+    """Visible fraction of each body's silhouette in one frame.
+
+    uvz: per person (V,3) pixel u, v and camera depth of the mesh vertices; faces (Fc,k) vertex
+    indices. Each silhouette is rasterised (OpenCV, on the image padded by ``pad`` of its size
+    on every side); bodies are ordered by median depth, and a body's visible part is its
+    silhouette inside the image minus the silhouettes of the nearer bodies. Returns (P,) in
+    [0, 1]; 0 for a body behind the camera. With ``faces=None`` the vertices are splatted as
+    pixels and the masks closed by one pixel (fast, for coarse images of dense meshes)."""
+    import cv2
+
+    P = len(uvz)
+    pw, ph = int(width * pad), int(height * pad)
+    occ = np.zeros((height + 2 * ph, width + 2 * pw), np.uint8)
+    vis = np.zeros(P)
+    depth = [float(np.median(p[:, 2])) for p in uvz]
+    for p in sorted(range(P), key=lambda i: depth[i]):
+        if depth[p] <= 0.1:
+            continue
+        m = np.zeros_like(occ)
+        if faces is None:
+            ij = np.round(uvz[p][:, :2] + [pw, ph]).astype(np.int64)
+            ok = (uvz[p][:, 2] > 0.1) & (ij[:, 0] >= 0) & (ij[:, 0] < m.shape[1]) \
+                & (ij[:, 1] >= 0) & (ij[:, 1] < m.shape[0])
+            m[ij[ok, 1], ij[ok, 0]] = 1
+            m = cv2.morphologyEx(m, cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8))
+        else:
+            front = (uvz[p][faces, 2] > 0.1).all(axis=1)
+            pts = np.clip(np.round(uvz[p][:, :2] + [pw, ph]), -4 * occ.shape[1], 4 * occ.shape[1])
+            for poly in pts.astype(np.int32)[faces[front]]:
+                cv2.fillConvexPoly(m, poly, 1)
+        area = int(m.sum())
+        if area:
+            inside = m[ph:ph + height, pw:pw + width] & (1 - occ[ph:ph + height, pw:pw + width])
+            vis[p] = inside.sum() / area
+        occ |= m
+    return vis
+
+
 def save_gt(path, *, fps, image_size, K, cam_R, cam_t, joints, contact, boxes, source,
-            joint_names=JOINT_NAMES) -> None:
+            joint_names=JOINT_NAMES, visible=None) -> None:
     F = len(joints)
     boxes = np.asarray(boxes, np.float32)
     if boxes.ndim == 2:
         boxes = boxes[:, None]
+    extra = {}
+    if visible is not None:
+        extra["visible"] = np.asarray(visible, np.float32).reshape(F, boxes.shape[1])
     np.savez_compressed(
         path,
         fps=np.float64(fps),
@@ -92,6 +140,7 @@ def save_gt(path, *, fps, image_size, K, cam_R, cam_t, joints, contact, boxes, s
         person_ids=np.arange(boxes.shape[1], dtype=np.int32),
         boxes=boxes,
         source=np.asarray(str(source)),
+        **extra,
     )
 
 

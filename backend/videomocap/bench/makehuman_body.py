@@ -140,3 +140,14 @@ def load_body(rig: str = "cmu_mb", asset_dir: Path | None = None) -> MakeHumanBo
         b.head = b.head + [0, 0, dz]
         b.tail = b.tail + [0, 0, dz]
     return MakeHumanBody(verts, faces, bones, weights)
+
+
+def reshape_body(body: MakeHumanBody, height: float = 1.0, width: float = 1.0) -> MakeHumanBody:
+    """A copy of ``body`` scaled by ``height`` overall and by ``width`` more across and
+    front-to-back (x, y about the body's vertical axis); the rig is scaled with the mesh, so
+    joints stay inside it and the soles stay at z = 0."""
+    s = np.array([height * width, height * width, height])
+    c = np.array([*((body.verts[:, :2].min(0) + body.verts[:, :2].max(0)) / 2), 0.0])
+    bones = {n: RigBone(b.name, b.parent, (b.head - c) * s + c, (b.tail - c) * s + c, b.roll)
+             for n, b in body.bones.items()}
+    return MakeHumanBody((body.verts - c) * s + c, body.faces, bones, body.weights)

@@ -20,6 +20,17 @@ GT joints (SMPL names) from the evaluated pose bones of the cmu_mb rig (world he
   left_elbow = head of LeftForeArm, left_wrist = head of LeftHand (right side alike).
 Contact points: heel = ankle (head of LeftFoot), toe = head of LeftToeBase; a point is in contact
 when it moves < 1 cm/frame and is within 3 cm of its standing rest height.
+
+Several people (``--people 2|3``; ``--mocap`` may be given once per person, the first file is
+reused later in its clip for people beyond the list): each body gets its own height (x0.9-1.1)
+and girth (x0.92-1.12) scale and clothing colours. Each person's retargeted motion is turned
+about z and moved (``plan_layout``, a seeded random search) so that person 1 walks behind
+person 0 and is wholly hidden by them for about a second, the two swap sides in the image,
+their world paths cross (at different times), a third person's path crosses one of theirs, no
+two come closer than 0.9 m, and the camera keeps everyone in frame. GT then has a person axis
+(joints (F,P,17,3), contact (F,P,4)), and ``visible`` (F,P) gives the visible fraction of each
+silhouette (see ground_truth.py). Short or in-place clips may leave the paths uncrossed (the
+search then accepts that, and says so in its log line).
 """
 from __future__ import annotations
 
@@ -33,7 +44,7 @@ from pathlib import Path
 import numpy as np
 
 from . import ground_truth as gt
-from .makehuman_body import MakeHumanBody, load_body
+from .makehuman_body import MakeHumanBody, load_body, reshape_body
 from .retarget import SourceMotion, TargetRig, quat_from_matrix, retarget
 
 FPS = 30
@@ -311,12 +322,14 @@ def _orthonormal(m: np.ndarray) -> np.ndarray:
     return u @ vt
 
 
-def build_body(body: MakeHumanBody, seed: int):
-    """Mesh + cmu_mb armature (object transforms identity), skinned; returns (mesh_ob, arm_ob)."""
+def build_body(body: MakeHumanBody, seed: int, name: str = "MakeHumanBody",
+               rig_name: str = "MakeHumanRig", colours: dict[str, int] | None = None):
+    """Mesh + cmu_mb armature (object transforms identity), skinned; returns (mesh_ob, arm_ob).
+    ``colours`` may fix a palette index per clothing class (else drawn from ``seed``)."""
     bpy = _bpy()
     rng = np.random.default_rng(seed)
-    arm_data = bpy.data.armatures.new("MakeHumanRig")
-    arm = bpy.data.objects.new("MakeHumanRig", arm_data)
+    arm_data = bpy.data.armatures.new(rig_name)
+    arm = bpy.data.objects.new(rig_name, arm_data)
     bpy.context.scene.collection.objects.link(arm)
     bpy.context.view_layer.objects.active = arm
     bpy.ops.object.mode_set(mode="EDIT")
@@ -332,11 +345,11 @@ def build_body(body: MakeHumanBody, seed: int):
     for pb in arm.pose.bones:
         pb.rotation_mode = "QUATERNION"
 
-    me = bpy.data.meshes.new("MakeHumanBody")
+    me = bpy.data.meshes.new(name)
     me.from_pydata(body.verts.tolist(), [], body.faces.tolist())
     me.update()
     me.polygons.foreach_set("use_smooth", np.ones(len(me.polygons), dtype=bool))
-    ob = bpy.data.objects.new("MakeHumanBody", me)
+    ob = bpy.data.objects.new(name, me)
     bpy.context.scene.collection.objects.link(ob)
     for name, (vi, w) in body.weights.items():
         vg = ob.vertex_groups.new(name=name)
@@ -364,7 +377,10 @@ def build_body(body: MakeHumanBody, seed: int):
     vcls[scalp] = 4
     fcls = np.array([np.bincount(vcls[f], minlength=5).argmax() for f in body.faces])
     for k in cls_names:
-        col = _PALETTE[k][rng.integers(len(_PALETTE[k]))]
+        i = rng.integers(len(_PALETTE[k]))
+        if colours and k in colours:
+            i = colours[k] % len(_PALETTE[k])
+        col = _PALETTE[k][i]
         m = bpy.data.materials.new(k)
         m.diffuse_color = (*col, 1.0)
         me.materials.append(m)
@@ -495,14 +511,23 @@ def _eval_mesh_world(ob, dg) -> np.ndarray:
     return co.reshape(-1, 3) @ mw[:3, :3].T + mw[:3, 3]
 
 
-def generate(mocap: Path, out: Path, camera: str = "static", seed: int = 0,
+def generate(mocap: Path | list[Path], out: Path, camera: str = "static", seed: int = 0,
              start_seconds: float = 0.0, seconds: float = 8.0, width: int = 640, height: int = 480,
-             lens: float = 28.0, render: bool = True, crf: str = "MEDIUM") -> dict:
+             lens: float = 28.0, render: bool = True, crf: str = "MEDIUM", people: int = 1) -> dict:
     """Build the scene, render ``out`` (mp4) and write ``out`` with suffix ``.gt.npz``.
-    Returns a dict with timings and diagnostics."""
+    ``mocap`` is one file or a list (one per person; the first is reused, later in the clip,
+    for people beyond the list). Returns a dict with timings and diagnostics."""
+    mocaps = [Path(m) for m in (mocap if isinstance(mocap, (list, tuple)) else [mocap])]
+    if not 1 <= people <= 3:
+        raise ValueError("people must be 1, 2 or 3")
+    if people > 1:
+        return generate_multi(mocaps, out, camera, seed, start_seconds, seconds, width, height,
+                              lens, render, crf, people)
+    if len(mocaps) > 1:
+        log(f"warning: one person: only {mocaps[0]} is used")
     bpy = _bpy()
     t0 = time.time()
-    mocap, out = Path(mocap), Path(out)
+    mocap, out = mocaps[0], Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     reset_scene()
     src_arm, src_fps, f0, f1 = import_mocap(mocap)
@@ -551,6 +576,7 @@ def generate(mocap: Path, out: Path, camera: str = "static", seed: int = 0,
     joints = np.zeros((F, len(gt.JOINT_NAMES), 3))
     cpts = np.zeros((F, 4, 3))
     boxes = np.zeros((F, 4))
+    visible = np.zeros((F, 1))
     mesh_minz = np.zeros(F)
     Rs, ts = np.zeros((F, 3, 3)), np.zeros((F, 3))
     proj_err = 0.0
@@ -570,6 +596,7 @@ def generate(mocap: Path, out: Path, camera: str = "static", seed: int = 0,
         mesh_minz[f] = verts[:, 2].min()
         uv = gt.project(verts[None], K1[None], Rs[f:f + 1], ts[f:f + 1])[0]
         boxes[f] = gt.boxes_from_points(uv[None, :, :2], width, height)[0]
+        visible[f] = gt.silhouette_visibility([uv], body.faces, width, height)
         # check: our projection == Blender's world_to_camera_view
         ours = gt.project(joints[f][None], K1[None], Rs[f:f + 1], ts[f:f + 1])[0]
         import mathutils
@@ -586,21 +613,11 @@ def generate(mocap: Path, out: Path, camera: str = "static", seed: int = 0,
     src_desc = f"{mocap.name} frames {src_frames[0]}-{src_frames[-1]} of {f0}-{f1} @ {src_fps:.2f} fps"
     gt_path = out.with_name(out.name[: -len(out.suffix)] + ".gt.npz") if out.suffix else out.with_suffix(".gt.npz")
     gt.save_gt(gt_path, fps=FPS, image_size=(width, height), K=K, cam_R=Rs, cam_t=ts,
-               joints=joints, contact=contact, boxes=boxes, source=src_desc)
+               joints=joints, contact=contact, boxes=boxes, source=src_desc, visible=visible)
 
     t1 = time.time()
     if render:
-        if hasattr(sc.render.image_settings, "media_type"):  # Blender >= 5.0
-            sc.render.image_settings.media_type = "VIDEO"
-        sc.render.image_settings.file_format = "FFMPEG"
-        sc.render.ffmpeg.format = "MPEG4"
-        sc.render.ffmpeg.codec = "H264"
-        sc.render.ffmpeg.constant_rate_factor = crf
-        sc.render.ffmpeg.ffmpeg_preset = "GOOD"
-        sc.render.ffmpeg.gopsize = 30
-        sc.render.filepath = str(out)
-        bpy.ops.render.render(animation=True)
-        # Blender may append frame numbers when the path has no extension
+        _render_video(out, crf)
     t_render = time.time() - t1
     info = {
         "frames": F, "src_frames": (src_frames[0], src_frames[-1]), "src_fps": src_fps,
@@ -609,14 +626,426 @@ def generate(mocap: Path, out: Path, camera: str = "static", seed: int = 0,
         "cam_dist": float(np.linalg.norm(cam_pos[0, :2] - hips[:, :2].mean(0))),
         "proj_err_px": proj_err, "t_setup": t_setup, "t_gt": t1 - t0 - t_setup, "t_render": t_render,
         "gt_path": str(gt_path), "contact_rate": contact.mean(0).tolist(),
+        "visible_min": float(visible.min()),
     }
     log(info)
     return info
 
 
+# ============================================================================ several people
+import os
+_DEBUG = bool(os.environ.get("VIDEOMOCAP_LAYOUT_DEBUG"))
+OCCLUDED = 0.03  # a body with less than this fraction of its silhouette visible counts as hidden
+
+
+def _rz(theta: float) -> np.ndarray:
+    c, s = math.cos(theta), math.sin(theta)
+    return np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
+
+
+def _paths_cross(a: np.ndarray, b: np.ndarray) -> bool:
+    """Do the polylines a (N,2) and b (M,2) intersect?"""
+    p, r = a[:-1], np.diff(a, axis=0)
+    q, s = b[:-1], np.diff(b, axis=0)
+    den = r[:, None, 0] * s[None, :, 1] - r[:, None, 1] * s[None, :, 0]
+    qp = q[None] - p[:, None]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = (qp[..., 0] * s[None, :, 1] - qp[..., 1] * s[None, :, 0]) / den
+        u = (qp[..., 0] * r[:, None, 1] - qp[..., 1] * r[:, None, 0]) / den
+    return bool(np.any((np.abs(den) > 1e-12) & (t >= 0) & (t <= 1) & (u >= 0) & (u <= 1)))
+
+
+def hidden_interval(vis: np.ndarray, around: int, thresh: float = OCCLUDED) -> tuple[int, int]:
+    """[first, last] frame of the run of vis < thresh that contains (or is nearest to) frame
+    ``around``; (-1, -2) when there is none."""
+    hid = np.flatnonzero(vis < thresh)
+    if not len(hid):
+        return -1, -2
+    k = hid[np.argmin(np.abs(hid - around))]
+    a = b = k
+    while a - 1 >= 0 and vis[a - 1] < thresh:
+        a -= 1
+    while b + 1 < len(vis) and vis[b + 1] < thresh:
+        b += 1
+    return int(a), int(b)
+
+
+def camera_path_multi(preset: str, hips: np.ndarray, cam_h: float) -> tuple[np.ndarray, np.ndarray]:
+    """Layout frame: the camera stands near the origin looking along +y. hips (F,P,3).
+    static/handheld: fixed, aimed at the group's centre; pan: fixed, turning with the group's
+    mean position; dolly: sliding along x with it."""
+    F = len(hips)
+    xy = hips[..., :2].reshape(-1, 2)
+    c = (xy.min(0) + xy.max(0)) / 2
+    pos = np.repeat(np.array([[0.0, 0.0, cam_h]]), F, 0)
+    track = smooth(np.concatenate([hips[..., :2].mean(1), np.full((F, 1), 0.9)], 1), 8.0)
+    if preset in ("static", "handheld"):
+        return pos, np.repeat(gt.look_at(pos[0], np.array([c[0], c[1], 0.9]))[None], F, 0)
+    if preset == "pan":
+        return pos, gt.look_at(pos, track)
+    if preset == "dolly":
+        pos[:, 0] = track[:, 0] - c[0]
+        return pos, gt.look_at(pos, np.stack([pos[:, 0], np.full(F, c[1]), np.full(F, 0.9)], 1))
+    raise ValueError(f"unknown camera preset {preset!r}; choose from {CAMERAS}")
+
+
+def _in_frame(pos, R, hips, tops, K, width, height, margin=0.03) -> bool:
+    F, P = hips.shape[:2]
+    ring = np.array([[0.4 * math.cos(a), 0.4 * math.sin(a), 0.0] for a in np.linspace(0, 2 * math.pi, 8, endpoint=False)])
+    pts = []
+    for p in range(P):
+        for z in (0.0, 0.5 * tops[p], tops[p]):
+            q = hips[:, p, None, :] * [1, 1, 0] + ring[None] + [0, 0, z]
+            pts.append(q)
+    P3 = np.concatenate(pts, 1)
+    uvz = gt.project(P3, np.repeat(K[None], F, 0), R, pos)
+    u, v, z = uvz[..., 0], uvz[..., 1], uvz[..., 2]
+    return bool((z > 1.5).all() and (u > margin * width).all() and (u < (1 - margin) * width).all()
+                and (v > margin * height).all() and (v < (1 - margin) * height).all())
+
+
+def _velocity(path: np.ndarray, t: int, half: int = FPS // 2) -> np.ndarray:
+    """Mean horizontal velocity (2,) of a (F,3) path over about a second around frame t."""
+    a, b = max(0, t - half), min(len(path) - 1, t + half)
+    return (path[b, :2] - path[a, :2]) / max((b - a) / FPS, 1e-9)
+
+
+def _crossing_headings(path: np.ndarray, hips: np.ndarray, centre: np.ndarray, t0: int,
+                       min_gap: int = FPS) -> list[float]:
+    """Rotations about z of a person's hip path ``hips`` (F,3), placed so that it is at
+    ``centre`` at frame t0, that make it pass through a point of ``path`` (F,2) at least
+    ``min_gap`` frames before or after the other person is there."""
+    out = []
+    F = len(path)
+    for tb in range(0, F, 3):
+        d = hips[tb, :2] - hips[t0, :2]
+        r = float(np.linalg.norm(d))
+        if r < 0.5:
+            continue
+        dist = np.linalg.norm(path - centre, axis=1) - r
+        for i in np.flatnonzero(np.sign(dist[:-1]) != np.sign(dist[1:])):
+            if abs(i - tb) < min_gap:
+                continue
+            x = path[i] + dist[i] / (dist[i] - dist[i + 1]) * (path[i + 1] - path[i])
+            out.append(math.atan2(*(x - centre)[::-1]) - math.atan2(d[1], d[0]))
+    return out
+
+
+def plan_layout(hips: list[np.ndarray], verts: list[np.ndarray], faces: np.ndarray, tops: list[float],
+                preset: str, seed: int, width: int, height: int, K: np.ndarray, cam_h: float,
+                max_tries: int = 40000, max_renders: int = 200) -> dict:
+    """Place each person's motion (rotation about z, translation) in a layout frame whose camera
+    looks along +y from the origin, so that all paths stay in frame, person 1 walks behind
+    person 0 and is hidden by them for about a second (around frame ``tc``), the two swap
+    sides in the image, their world paths cross, every further person's path crosses another
+    one's, and nobody comes closer than 0.9 m to anyone.
+
+    hips/verts: per person (F,3)/(F,V,3) in the person's own frame (ground at z = 0).
+    Random search: cheap checks on the hip paths, then the occlusion measured on silhouettes
+    rasterised 160 px across. Returns theta (P,), shift (P,3) (world = Rz(theta) @ x +
+    shift), cam_pos, cam_R, tc, the hidden interval and diagnostics."""
+    rng = np.random.default_rng(seed + 3000)
+    P, F = len(hips), len(hips[0])
+    sub = width / 160.0  # silhouettes at 160 px across, whatever the video size
+    Ks = K.copy()
+    Ks[:2] /= sub
+    ws, hs = 160, int(round(height / sub))
+    win = int(1.6 * FPS)
+    best, n_eval = None, 0
+    step = max(1, F // 40)
+    stats = dict.fromkeys(("speed", "close", "cross", "frame", "swap", "rough", "measured"), 0)
+    for _ in range(max_tries):
+        need_cross = _ < max_tries // 2  # then accept paths that do not cross
+        tc = int(rng.integers(int(0.3 * F), int(0.7 * F) + 1))
+        phi = rng.uniform(-0.12, 0.12)
+        dA = rng.uniform(3.5, 9.0)
+        dB = dA * rng.uniform(1.6, 2.6)
+        theta = rng.uniform(0, 2 * math.pi, P)
+        anchor = [tc, tc] + [int(rng.integers(0, F)) for _ in range(P - 2)]
+        ray, perp = np.array([math.sin(phi), math.cos(phi)]), np.array([math.cos(phi), -math.sin(phi)])
+        cen = [dA * ray, dB * ray]
+        for _k in range(2, P):
+            a = rng.uniform(-0.45, 0.45)
+            cen.append(rng.uniform(0.8 * dA, dB) * np.array([math.sin(a), math.cos(a)]))
+        shift = np.zeros((P, 3))
+        W = np.zeros((F, P, 3))
+
+        def place(k):
+            Rk = _rz(theta[k])
+            shift[k, :2] = cen[k] - (Rk @ hips[k][anchor[k]])[:2]
+            W[:, k] = hips[k] @ Rk.T + shift[k]
+
+        place(0)
+        # person 1 turned so that its path crosses person 0's, and so that the two drift apart
+        # in the image slowly at tc: by about the difference of their angular widths per second
+        opts = _crossing_headings(W[:, 0, :2], hips[1], cen[1], tc)
+        if not len(opts):
+            if need_cross:
+                stats["cross"] += 1
+                continue
+            opts = list(rng.uniform(0, 2 * math.pi, 16))
+        vA = (_rz(theta[0])[:2, :2] @ _velocity(hips[0], tc)) @ perp
+        vB = np.stack([_rz(t)[:2, :2] @ _velocity(hips[1], tc) for t in opts]) @ perp
+        omega = np.abs(vA / dA - vB / dB)
+        target = (0.35 / dA - 0.3 / dB) * rng.uniform(0.6, 1.3)
+        j = int(np.argmin(np.abs(omega - target)))
+        if not 0.4 * target < omega[j] < 2.5 * target:
+            stats["speed"] += 1
+            continue
+        theta[1] = opts[j]
+        place(1)
+        for k in range(2, P):
+            opts = _crossing_headings(W[:, int(rng.integers(0, 2)), :2], hips[k], cen[k], anchor[k])
+            if len(opts):
+                theta[k] = opts[int(rng.integers(len(opts)))]
+            place(k)
+        # nobody too close to anybody
+        d = np.linalg.norm(W[:, :, None, :2] - W[:, None, :, :2], axis=-1)
+        d[:, np.arange(P), np.arange(P)] = 1e9
+        if d.min() < 0.9:
+            stats["close"] += 1
+            continue
+        paths = [W[::step, k, :2] for k in range(P)]
+        crossing = _paths_cross(paths[0], paths[1]) and all(
+            any(_paths_cross(paths[k], paths[j]) for j in range(P) if j != k) for k in range(2, P))
+        if need_cross and not crossing:
+            stats["cross"] += 1
+            continue
+        pos, R = camera_path_multi(preset, W, cam_h)
+        if not _in_frame(pos, R, W, tops, K, width, height):
+            stats["frame"] += 1
+            continue
+        uvz = gt.project(W, np.repeat(K[None], F, 0), R, pos)
+        du = uvz[:, 0, 0] - uvz[:, 1, 0]
+        if np.sign(du[0]) == np.sign(du[-1]):  # they must swap sides in the image
+            stats["swap"] += 1
+            continue
+        # rough hidden time from the hips: within the width difference of the two bodies
+        half = 0.5 * K[0, 0] * (0.3 / uvz[:, 0, 2] - 0.45 / uvz[:, 1, 2])
+        rough = int(((np.abs(du) < half) & (np.abs(np.arange(F) - tc) < win)).sum())
+        if not 0.4 * FPS <= rough <= 2.0 * FPS:
+            stats["rough"] += 1
+            continue
+        # measured on silhouettes
+        n_eval += 1
+        lo, hi = max(0, tc - win), min(F, tc + win + 1)
+        vis = np.ones(F)
+        for f in range(lo, hi):
+            uv = []
+            for k in range(P):
+                Rk = _rz(theta[k])
+                wv = verts[k][f] @ Rk.T + shift[k]
+                uv.append(gt.project(wv[None], Ks[None], R[f:f + 1], pos[f:f + 1])[0])
+            vis[f] = gt.silhouette_visibility(uv, None, ws, hs)[1]
+        a, b = hidden_interval(vis, tc, 0.6 * OCCLUDED)  # the coarse splats see a bit less
+        dur = (b - a + 1) / FPS
+        if _DEBUG:
+            log(f"eval {n_eval}: tc {tc} dA {dA:.1f} dB {dB:.1f} rough {rough} hidden {a}-{b} {dur:.2f}s min vis {vis.min():.3f} cross {crossing}")
+        score = abs(dur - 1.0) + (1.0 if a == lo or b == hi - 1 else 0.0) + (0.0 if crossing else 0.5)
+        if best is None or score < best["score"]:
+            best = {"crossing": crossing, "theta": theta, "shift": shift, "cam_pos": pos, "cam_R": R, "tc": tc,
+                    "hidden": (a, b), "score": score, "tries": _ + 1, "evaluated": n_eval}
+        if score < 0.15 or n_eval >= max_renders:
+            break
+    if best is None:
+        raise RuntimeError(f"no layout found that keeps everyone in frame with paths crossing ({stats})")
+    best["evaluated"] = n_eval
+    best["stats"] = stats
+    return best
+
+
+def generate_multi(mocaps: list[Path], out: Path, camera: str, seed: int, start_seconds: float,
+                   seconds: float, width: int, height: int, lens: float, render: bool, crf: str,
+                   people: int) -> dict:
+    """Several MakeHuman bodies, each driven by a mocap clip; see ``plan_layout``."""
+    bpy = _bpy()
+    t0 = time.time()
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    reset_scene()
+    P = people
+    F = max(1, int(round(seconds * FPS)))
+    rng = np.random.default_rng(seed + 2000)
+    base = load_body("cmu_mb")
+    shirts = rng.permutation(len(_PALETTE["shirt"]))
+    trousers = rng.permutation(len(_PALETTE["trousers"]))
+    heights = [rng.uniform(1.03, 1.1), rng.uniform(0.9, 0.97)] + [rng.uniform(0.9, 1.1) for _ in range(P - 2)]
+    widths = [rng.uniform(0.92, 1.12) for _ in range(P)]
+    persons = []
+    sc = bpy.context.scene
+    for k in range(P):
+        reuse = k - len(mocaps) + 1 if k >= len(mocaps) else 0
+        path = mocaps[k] if k < len(mocaps) else mocaps[0]
+        src_arm, src_fps, f0, f1 = import_mocap(path)
+        nsrc = f1 - f0 + 1
+        start = start_seconds
+        if reuse:
+            spare = nsrc / src_fps - start_seconds - seconds
+            start += reuse * float(np.clip(spare / max(1, P - len(mocaps)), 0.8, 2.0))
+        first = int(round(start * src_fps))
+        src_frames = [f0 + min(nsrc - 1, first + int(round(i * src_fps / FPS))) for i in range(F)]
+        if first + (F - 1) * src_fps / FPS > nsrc - 1 + 0.5:
+            log(f"warning: person {k}: clip shorter than requested ({nsrc / src_fps:.2f} s); last frame held")
+        src = read_source(src_arm, src_frames)
+        bpy.data.objects.remove(src_arm)
+        body = reshape_body(base, heights[k], widths[k])
+        name = "MakeHumanBody" if k == 0 else f"MakeHumanBody{k}"
+        mesh_ob, arm = build_body(body, seed + 101 * k, name=name,
+                                  rig_name="MakeHumanRig" if k == 0 else f"MakeHumanRig{k}",
+                                  colours={"shirt": int(shirts[k]), "trousers": int(trousers[k % len(trousers)])})
+        rig = target_rig(arm)
+        res = retarget(src, rig)
+        apply_motion(arm, rig, res)
+        persons.append({"mesh": mesh_ob, "arm": arm, "rig": rig, "res": res, "body": body,
+                        "source": f"{path.name} frames {src_frames[0]}-{src_frames[-1]} of {f0}-{f1} @ {src_fps:.2f} fps",
+                        "height": heights[k], "width": widths[k]})
+    setup_render(width, height, F, seed)
+
+    # every person's motion in its own frame (object transform identity), all frames
+    V = len(base.verts)
+    for p in persons:
+        p["verts"] = np.zeros((F, V, 3), np.float32)
+        p["joints"] = np.zeros((F, len(gt.JOINT_NAMES), 3))
+        p["cpts"] = np.zeros((F, 4, 3))
+    for f in range(F):
+        sc.frame_set(f + 1)
+        dg = bpy.context.evaluated_depsgraph_get()
+        for p in persons:
+            arm_ev = p["arm"].evaluated_get(dg)
+            head = {pb.name: np.array(pb.head) for pb in arm_ev.pose.bones}
+            p["joints"][f] = [head[JOINT_BONES[j]] for j in gt.JOINT_NAMES]
+            p["cpts"][f] = [head[b] for b in CONTACT_BONES]
+            p["verts"][f] = _eval_mesh_world(p["mesh"], dg)
+    for p in persons:  # ground: 10th percentile of the lowest vertex on z = 0
+        dz = -float(np.percentile(p["verts"][:, :, 2].min(1), 10))
+        p["dz"] = dz
+        for key in ("verts", "joints", "cpts"):
+            p[key][..., 2] += dz
+    t_eval = time.time() - t0
+
+    sensor = 36.0
+    K1 = gt.intrinsics(lens, sensor, width, height)
+    cam_h = 1.6 + 0.1 * heights[0] + rng.uniform(-0.05, 0.05)
+    tops = [float(p["verts"][:, :, 2].max()) for p in persons]
+    plan = plan_layout([p["joints"][:, 0] for p in persons], [p["verts"] for p in persons],
+                       base.faces, tops, camera, seed, width, height, K1, cam_h)
+    t_plan = time.time() - t0 - t_eval
+    # turn the layout frame about z and centre it between the camera and the people
+    psi = rng.uniform(0, 2 * math.pi)
+    Rpsi = _rz(psi)
+    hips_lay = np.stack([p["joints"][:, 0] @ _rz(th).T + sh for p, th, sh in zip(persons, plan["theta"], plan["shift"])], 1)
+    mid = np.array([*(hips_lay[..., :2].reshape(-1, 2).mean(0) + plan["cam_pos"][:, :2].mean(0)) / 2, 0.0])
+    cam_pos = (plan["cam_pos"] - mid) @ Rpsi.T
+    cam_R = Rpsi[None] @ plan["cam_R"]
+    if camera == "handheld":
+        hr = np.random.default_rng(seed + 1000)
+        cam_pos = cam_pos + smooth(np.cumsum(hr.normal(0, 0.004, (F, 3)), 0), 4.0) + smooth(hr.normal(0, 0.01, (F, 3)), 2.0)
+        rot = smooth(np.cumsum(hr.normal(0, 0.0015, (F, 3)), 0), 4.0) + smooth(hr.normal(0, 0.004, (F, 3)), 2.0)
+        cam_R = np.stack([cam_R[f] @ _rotvec(rot[f]) for f in range(F)])
+    for p, th, sh in zip(persons, plan["theta"], plan["shift"]):
+        Rw = Rpsi @ _rz(th)
+        tw = Rpsi @ (sh - mid)
+        p["Rw"], p["tw"] = Rw, tw
+        p["arm"].rotation_mode = "XYZ"
+        p["arm"].rotation_euler = (0.0, 0.0, float(th + psi))
+        # the ground shift dz lies inside the local data; the object carries it too
+        p["arm"].location = (float(tw[0]), float(tw[1]), float(tw[2] + p["dz"]))
+    build_set(seed)
+    cam = add_camera(cam_pos, cam_R, lens, sensor)
+    t_setup = time.time() - t0
+
+    # ground truth: the local motion moved by each person's transform; checked against Blender
+    from bpy_extras.object_utils import world_to_camera_view
+    import mathutils
+
+    joints = np.stack([p["joints"] @ p["Rw"].T + p["tw"] for p in persons], 1)  # (F,P,J,3)
+    cpts = np.stack([p["cpts"] @ p["Rw"].T + p["tw"] for p in persons], 1)
+    Rs, ts = np.zeros((F, 3, 3)), np.zeros((F, 3))
+    gt_err, proj_err = 0.0, 0.0
+    check = sorted({0, F // 2, F - 1})
+    for f in range(F):
+        sc.frame_set(f + 1)
+        dg = bpy.context.evaluated_depsgraph_get()
+        cm = np.array(cam.evaluated_get(dg).matrix_world)
+        Rs[f] = _orthonormal(cm[:3, :3]) @ gt.BLENDER_TO_CV
+        ts[f] = cm[:3, 3]
+        if f in check:
+            for k, p in enumerate(persons):
+                arm_ev = p["arm"].evaluated_get(dg)
+                mw = np.array(arm_ev.matrix_world)
+                head = {pb.name: mw[:3, :3] @ np.array(pb.head) + mw[:3, 3] for pb in arm_ev.pose.bones}
+                bl = np.array([head[JOINT_BONES[j]] for j in gt.JOINT_NAMES])
+                gt_err = max(gt_err, float(np.abs(bl - joints[f, k]).max()))
+                ours = gt.project(joints[f, k][None], K1[None], Rs[f:f + 1], ts[f:f + 1])[0]
+                for j in range(len(bl)):
+                    co = world_to_camera_view(sc, cam.evaluated_get(dg), mathutils.Vector(bl[j].tolist()))
+                    pb_ = np.array([co.x * width, (1 - co.y) * height])
+                    proj_err = max(proj_err, float(np.abs(pb_ - ours[j, :2]).max()))
+    if gt_err > 1e-3 or proj_err > 0.5:
+        raise RuntimeError(f"GT disagrees with Blender: joints {gt_err:.4f} m, projection {proj_err:.3f} px")
+    boxes = np.zeros((F, P, 4))
+    visible = np.zeros((F, P))
+    K = np.repeat(K1[None], F, 0)
+    for f in range(F):
+        uv = []
+        for k, p in enumerate(persons):
+            wv = p["verts"][f] @ p["Rw"].T + p["tw"]
+            u = gt.project(wv[None], K1[None], Rs[f:f + 1], ts[f:f + 1])[0]
+            uv.append(u)
+            if (u[:, 2] > 0.1).all():
+                b = gt.boxes_from_points(u[None, :, :2], width, height)[0]
+                if b[2] > b[0] and b[3] > b[1]:
+                    boxes[f, k] = b
+        visible[f] = gt.silhouette_visibility(uv, base.faces, width, height)
+    contact = np.stack([gt.contact_labels(cpts[:, k], np.array(
+        [p["rig"].rest_head[p["rig"].names.index(b)][2] for b in CONTACT_BONES]))
+        for k, p in enumerate(persons)], 1)
+    hid = hidden_interval(visible[:, 1], plan["tc"])
+    src_desc = " | ".join(f"person {k}: {p['source']}" for k, p in enumerate(persons))
+    gt_path = out.with_name(out.name[: -len(out.suffix)] + ".gt.npz") if out.suffix else out.with_suffix(".gt.npz")
+    gt.save_gt(gt_path, fps=FPS, image_size=(width, height), K=K, cam_R=Rs, cam_t=ts,
+               joints=joints, contact=contact, boxes=boxes, source=src_desc, visible=visible)
+    t1 = time.time()
+    if render:
+        _render_video(out, crf)
+    t_render = time.time() - t1
+    info = {
+        "frames": F, "people": P, "heights": [round(h, 3) for h in heights],
+        "widths": [round(w, 3) for w in widths], "tc": plan["tc"],
+        "hidden_frames": hid, "hidden_seconds": (hid[1] - hid[0] + 1) / FPS,
+        "layout_tries": plan["tries"], "layout_evaluated": plan["evaluated"],
+        "paths_cross": plan["crossing"], "layout_rejects": plan["stats"],
+        "cam_dist": [float(np.linalg.norm(cam_pos[0, :2] - joints[:, k, 0, :2].mean(0))) for k in range(P)],
+        "visible_min": visible.min(0).round(3).tolist(), "gt_err_m": gt_err, "proj_err_px": proj_err,
+        "t_eval": t_eval, "t_plan": t_plan, "t_setup": t_setup, "t_gt": t1 - t0 - t_setup,
+        "t_render": t_render, "gt_path": str(gt_path), "contact_rate": contact.mean(0).round(3).tolist(),
+    }
+    log(info)
+    return info
+
+
+def _render_video(out: Path, crf: str):
+    bpy = _bpy()
+    sc = bpy.context.scene
+    if hasattr(sc.render.image_settings, "media_type"):  # Blender >= 5.0
+        sc.render.image_settings.media_type = "VIDEO"
+    sc.render.image_settings.file_format = "FFMPEG"
+    sc.render.ffmpeg.format = "MPEG4"
+    sc.render.ffmpeg.codec = "H264"
+    sc.render.ffmpeg.constant_rate_factor = crf
+    sc.render.ffmpeg.ffmpeg_preset = "GOOD"
+    sc.render.ffmpeg.gopsize = 30
+    sc.render.filepath = str(out)
+    bpy.ops.render.render(animation=True)
+    # Blender may append frame numbers when the path has no extension
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--mocap", required=True, type=Path)
+    ap.add_argument("--mocap", required=True, type=Path, action="append",
+                    help="BVH/FBX file; give it again for the second and third person "
+                         "(with fewer files than people the first is reused, later in the clip)")
+    ap.add_argument("--people", type=int, default=1, choices=(1, 2, 3))
     ap.add_argument("--camera", default="static", choices=CAMERAS)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--start-seconds", type=float, default=0.0)
@@ -629,7 +1058,7 @@ def main(argv=None):
     ap.add_argument("-o", "--output", required=True, type=Path)
     a = ap.parse_args(argv)
     generate(a.mocap, a.output, a.camera, a.seed, a.start_seconds, a.seconds, a.width, a.height,
-             a.lens, render=not a.no_render, crf=a.crf)
+             a.lens, render=not a.no_render, crf=a.crf, people=a.people)
 
 
 if __name__ == "__main__":
