@@ -105,6 +105,41 @@ def _match_people(motion, gt: dict) -> list[tuple[int, object]]:
     return pairs
 
 
+def _person_boxes(person, pad: float = 0.1) -> dict:
+    """frame -> box around the person's confident landmarks, padded like the detector's boxes."""
+    out = {}
+    kp = np.asarray(person.keypoints2d)
+    for k, f in enumerate(person.frame_ids):
+        sel = kp[k, :, 2] > 0.3
+        if not sel.any():
+            continue
+        lo, hi = kp[k, sel, :2].min(0), kp[k, sel, :2].max(0)
+        size = hi - lo
+        out[int(f)] = np.concatenate([lo - pad * size, hi + pad * size])
+    return out
+
+
+def tracking_of_scene(motion, gt: dict) -> dict:
+    """MOTA / ID switches / IDF1 of the captured identities against the rendered ones."""
+    from .metrics import tracking_scores
+
+    boxes = gt["boxes"]
+    visible = gt.get("visible")
+    ids = np.asarray(gt["person_ids"]).reshape(-1)
+    truth = {}
+    for f in range(len(boxes)):
+        keep = np.all(np.isfinite(boxes[f]), axis=1) & (boxes[f][:, 2] > boxes[f][:, 0])
+        if visible is not None:
+            keep &= np.asarray(visible[f]).reshape(-1) > 0.2  # fully hidden: nothing to detect
+        truth[f] = (ids[keep], boxes[f][keep])
+    pred: dict = {}
+    for p in motion.people:
+        for f, box in _person_boxes(p).items():
+            pid, bx = pred.get(f, (np.zeros(0, int), np.zeros((0, 4))))
+            pred[f] = (np.append(pid, p.person_id), np.vstack([bx, box]))
+    return tracking_scores(truth, pred)
+
+
 def score_scene(spec: SceneSpec, video: Path, gt_path: Path) -> dict:
     from ..pipeline import capture
     from .evaluate import load_ground_truth, score_person
@@ -123,9 +158,11 @@ def score_scene(spec: SceneSpec, video: Path, gt_path: Path) -> dict:
             ((person.contact[: len(frames)] > 0.5) == (true[frames] > 0.5)).mean())
         rows.append(s)
     n_frames = int(motion.meta["frames_processed"])
+    track = tracking_of_scene(motion, gt)
     result = {"scene": spec.name, "camera": spec.camera, "people_true": int(gt["boxes"].shape[1]),
               "people_found": len(motion.people), "frames": n_frames,
-              "fps": n_frames / seconds}
+              "fps": n_frames / seconds, "IDF1": track["IDF1"], "IDSW": track["IDSW"],
+              "MOTA": track["MOTA"]}
     keys = ("MPJPE", "PA-MPJPE", "Accel", "W-MPJPE100", "WA-MPJPE100", "RTE%", "Jitter", "FS",
             "contact agree %")
     for k in keys:
@@ -135,12 +172,15 @@ def score_scene(spec: SceneSpec, video: Path, gt_path: Path) -> dict:
 
 
 COLUMNS = ("scene", "camera", "people_found", "frames", "MPJPE", "PA-MPJPE", "Accel",
-           "W-MPJPE100", "WA-MPJPE100", "RTE%", "Jitter", "FS", "contact agree %", "fps")
+           "W-MPJPE100", "WA-MPJPE100", "RTE%", "Jitter", "FS", "contact agree %", "IDF1", "IDSW",
+           "MOTA", "fps")
 
 
 def _fmt(v) -> str:
     if isinstance(v, float):
-        return "nan" if not np.isfinite(v) else f"{v:.1f}"
+        if not np.isfinite(v):
+            return "nan"
+        return f"{v:.2f}" if abs(v) <= 1.0 else f"{v:.1f}"
     return str(v)
 
 
@@ -154,7 +194,8 @@ def table(rows: list[dict]) -> str:
 def mean_row(rows: list[dict]) -> dict:
     out = {"scene": "**mean**", "camera": "", "people_found": "", "frames": sum(r["frames"] for r in rows)}
     for c in COLUMNS[4:]:
-        vals = [r[c] for r in rows if isinstance(r.get(c), float) and np.isfinite(r[c])]
+        vals = [float(r[c]) for r in rows
+                if isinstance(r.get(c), (int, float)) and np.isfinite(r[c])]
         out[c] = float(np.mean(vals)) if vals else float("nan")
     return out
 
