@@ -41,8 +41,11 @@ def cache_dir() -> Path:
 def scene_key(spec: SceneSpec, mocap: Path) -> str:
     """Content hash of what a render depends on: the spec, the mocap file's bytes and the
     generator's version (``suites.GENERATOR_VERSION``)."""
-    h = hashlib.sha256(json.dumps(spec.as_dict(), sort_keys=True).encode())
+    fields = {k: v for k, v in spec.as_dict().items() if not (k == "more_mocap" and not v)}
+    h = hashlib.sha256(json.dumps(fields, sort_keys=True).encode())
     h.update(mocap.read_bytes())
+    for extra in spec.more_mocap:
+        h.update((mocap.parents[1] / extra).read_bytes())
     h.update(str(GENERATOR_VERSION).encode())
     return h.hexdigest()[:12]
 
@@ -61,6 +64,8 @@ def render_scene(spec: SceneSpec, data: Path, cache: Path, log=print) -> tuple[P
     cmd = [sys.executable, "-m", "videomocap.bench.scene", "--mocap", str(mocap),
            "--camera", spec.camera, "--seed", str(spec.seed), "--start-seconds",
            str(spec.start_seconds), "--seconds", str(spec.seconds), "-o", str(video)]
+    for extra in spec.more_mocap:
+        cmd += ["--mocap", str(data / "mocap" / extra)]
     if spec.people != 1:
         cmd += ["--people", str(spec.people)]
     with tempfile.TemporaryDirectory() as home:

@@ -19,6 +19,7 @@ class SceneSpec:
     start_seconds: float = 0.0
     seconds: float = 6.0
     people: int = 1
+    more_mocap: tuple[str, ...] = ()  # motions of the 2nd, 3rd person (default: the first, offset)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -32,7 +33,7 @@ SUITES: dict[str, tuple[SceneSpec, ...]] = {
     "quick": (
         SceneSpec("walk-static-short", "animdraw/old_cmu_1006_walking.bvh", "static", 0, 2.5, 3.0),
     ),
-    # about 47 s of video (1,400 frames): ~25 min to render on 2 cores, ~5 min to capture and score
+    # about 59 s of video (1,770 frames): ~30 min to render on 2 cores, ~8 min to capture and score
     "default": (
         SceneSpec("walk-fbx-static", "cmu/07_01.fbx", "static", 1, 0.0, 2.6),
         SceneSpec("walk-turn-static", "animdraw/old_cmu_1006_walking.bvh", "static", 2, 8.0, 5.0),
@@ -44,5 +45,9 @@ SUITES: dict[str, tuple[SceneSpec, ...]] = {
         SceneSpec("circle-walk-static", "animdraw/old_sst_walk_circle.bvh", "static", 8, 1.0, 4.0),
         SceneSpec("speed-change-pan", "animdraw/old_sst_walk_speed_variation.bvh", "pan", 9, 1.0, 4.0),
         SceneSpec("jumping-jacks-static", "animdraw/cmu1_jumping_jacks.bvh", "static", 10, 0.3, 3.9),
+        # several people: paths cross, one fully hides another for about a second
+        SceneSpec("two-cross-static", "cmu/131_01.bvh", "static", 11, 0.0, 6.0, people=2),
+        SceneSpec("three-cross-pan", "animdraw/old_cmu_1006_walking.bvh", "pan", 12, 3.0, 6.0,
+                  people=3, more_mocap=("animdraw/old_sst_walk_speed_variation.bvh",)),
     ),
 }
