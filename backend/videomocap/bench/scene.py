@@ -121,8 +121,13 @@ def bvh_info(path: Path) -> dict:
     for i, p in enumerate(parents):
         pos[i] = off[i] + (pos[p] if p >= 0 else 0)
     low = [n.lower() for n in names]
-    head = next(i for i, n in enumerate(low) if "head" in n)
-    d = pos[head] - pos[0]
+    # the top of the body: a head joint if the file has one (some ASF-style files end at the neck)
+    top = next((i for i, n in enumerate(low) if "head" in n), None)
+    if top is None:
+        top = next((i for i, n in enumerate(low) if "neck" in n), None)
+    if top is None:
+        top = int(np.argmax(np.linalg.norm(pos - pos[0], axis=1)))
+    d = pos[top] - pos[0]
     ax = int(np.argmax(np.abs(d)))
     up = "XYZ"[ax]
     sign = "" if d[ax] > 0 else "-"
