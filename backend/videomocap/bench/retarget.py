@@ -106,6 +106,10 @@ def find_source_joints(names: list[str], parents: list[int]) -> dict[str, int | 
         if "head" in n and "end" not in n and "top" not in n:
             head = i
             break
+    if head < 0:  # some ASF-style files end at the neck: its last joint stands in for the head
+        tips = [i for i, n in enumerate(low) if "neck" in n
+                and not [c for c in children[i] if "end" not in low[c]]]
+        head = tips[-1] if tips else -1
     if head < 0:
         raise ValueError(f"cannot find a head joint among {names}")
     roles["head"] = head
