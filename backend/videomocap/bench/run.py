@@ -50,6 +50,9 @@ def scene_key(spec: SceneSpec, mocap: Path) -> str:
     return h.hexdigest()[:12]
 
 
+RENDER_LOG: list[tuple[str, float]] = []  # (scene, seconds) of the renders made by this process
+
+
 def render_scene(spec: SceneSpec, data: Path, cache: Path, log=print) -> tuple[Path, Path]:
     """The scene's video and ground truth, rendered once and then reused (content-hashed)."""
     mocap = data / "mocap" / spec.mocap
@@ -75,7 +78,8 @@ def render_scene(spec: SceneSpec, data: Path, cache: Path, log=print) -> tuple[P
     if proc.returncode != 0 or not (video.is_file() and gt.is_file()):
         tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
         raise CaptureError(f"Rendering the scene {spec.name} failed: {' / '.join(tail)}.")
-    log(f"  rendered {spec.name} in {time.perf_counter() - t0:.0f} s")
+    RENDER_LOG.append((spec.name, time.perf_counter() - t0))
+    log(f"  rendered {spec.name} in {RENDER_LOG[-1][1]:.0f} s")
     return video, gt
 
 
@@ -235,7 +239,9 @@ def run_bench(suite: str = "default", json_path=None, markdown=None, log=print) 
         "suite": suite, "date": datetime.date.today().isoformat(),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.python_version()}",
         "scenes": rows, "mean": mean_row(rows), "speed": speed_report,
-        "seconds": {"accuracy": accuracy_seconds, "total": time.perf_counter() - started},
+        "seconds": {"accuracy": accuracy_seconds, "total": time.perf_counter() - started,
+                    "rendering": sum(t for _, t in RENDER_LOG)},
+        "rendered": [name for name, _ in RENDER_LOG],
     }
     text = render_report(report)
     log(text)
@@ -295,5 +301,7 @@ centimetres by definition (see `bench/scene.py` for the mapping).
 | WHAM | EMDB | 48.8 | 80.7 | 5.9 | | | | | |
 | GVHMR | EMDB-2 | | | | 111.0 | 276.5 | 2.0 % | 16.7 | 3.5 |
 
-Bench run time: {report['seconds']['total']:.0f} s in all.
+Bench run time: {report['seconds']['total']:.0f} s in all, of which {report['seconds']['rendering']:.0f} s
+rendering {len(report['rendered'])} scene(s) not yet in the render cache (`build/bench/scenes`, keyed
+by a hash of the scene, its mocap files and the generator version).
 """
