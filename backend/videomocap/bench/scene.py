@@ -404,16 +404,18 @@ def target_rig(arm) -> TargetRig:
 
 
 def apply_motion(arm, rig: TargetRig, res: dict):
+    """Key the retargeted motion on frames 1..F, whole curves at a time (the extension's writer)."""
+    from videomocap_addon.build.keys import CurveWriter
+
     quat, loc = res["quat"], res["root_loc"]
     root = rig.parents.index(-1)
-    for f in range(len(quat)):
-        for b, n in enumerate(rig.names):
-            pb = arm.pose.bones[n]
-            pb.rotation_quaternion = quat[f, b].tolist()
-            pb.keyframe_insert("rotation_quaternion", frame=f + 1)
-            if b == root:
-                pb.location = loc[f].tolist()
-                pb.keyframe_insert("location", frame=f + 1)
+    frames = np.arange(1, len(quat) + 1)
+    writer = CurveWriter(arm, f"{arm.name} mocap")
+    for b, n in enumerate(rig.names):
+        base = f'pose.bones["{n}"]'
+        writer.add(f"{base}.rotation_quaternion", frames, quat[:, b], group=n)
+        if b == root:
+            writer.add(f"{base}.location", frames, loc, group=n)
 
 
 def _image(name: str, pixels: np.ndarray):
