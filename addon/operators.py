@@ -143,7 +143,25 @@ def _addon_prefs(context):
     return get_prefs(context)
 
 
-class VIDEOMOCAP_OT_capture(bpy.types.Operator):
+class CaptureOptions:
+    """The capture's options, declared once: the operator takes them as arguments and the panel's
+    settings (``VideoMocapSettings``) hold the same ones for the sidebar."""
+
+    max_people: IntProperty(name="People to Keep", default=0, min=0, soft_max=20,
+                            description="Keep the N people seen longest (0: everyone)")
+    use_frame_range: BoolProperty(name="Frame Range", default=False,
+                                  description="Capture only part of the video")
+    frame_start: IntProperty(name="Start", default=0, min=0,
+                             description="First video frame to capture (0-based)")
+    frame_end: IntProperty(name="End", default=0, min=0,
+                           description="Video frame after the last one captured (0: to the end)")
+    foot_lock: BoolProperty(name="Foot Lock", default=True,
+                            description="Pin the feet while they touch the ground")
+    model: EnumProperty(name="Model", items=MODEL_ITEMS, default="default")
+    device: EnumProperty(name="Device", items=DEVICE_ITEMS, default="cpu")
+
+
+class VIDEOMOCAP_OT_capture(CaptureOptions, bpy.types.Operator):
     """Capture every person in a video and build one animated armature each"""
 
     bl_idname = "videomocap.capture"
@@ -152,18 +170,6 @@ class VIDEOMOCAP_OT_capture(bpy.types.Operator):
 
     filepath: StringProperty(name="Video", subtype="FILE_PATH", options={"SKIP_SAVE"})
     filter_glob: StringProperty(default="*" + ";*".join(VIDEO_EXTENSIONS), options={"HIDDEN"})
-    max_people: IntProperty(name="People to Keep", default=0, min=0, soft_max=20,
-                            description="Keep the N people seen longest (0: everyone)")
-    use_frame_range: BoolProperty(name="Frame Range", default=False,
-                                  description="Capture only part of the video")
-    frame_start: IntProperty(name="Start", default=0, min=0,
-                             description="First video frame to capture (0-based)")
-    frame_end: IntProperty(name="End", default=0, min=0,
-                           description="Video frame after the last one captured (0-based)")
-    foot_lock: BoolProperty(name="Foot Lock", default=True,
-                            description="Pin the feet while they touch the ground")
-    model: EnumProperty(name="Model", items=MODEL_ITEMS, default="default")
-    device: EnumProperty(name="Device", items=DEVICE_ITEMS, default="cpu")
 
     _job: CaptureJob | None = None
 

@@ -3,27 +3,13 @@
 from __future__ import annotations
 
 import bpy
-from bpy.props import BoolProperty, EnumProperty, IntProperty
 
-from .operators import (DEVICE_ITEMS, MODEL_ITEMS, Runtime, VIDEOMOCAP_OT_cancel_capture,
+from .operators import (CaptureOptions, Runtime, VIDEOMOCAP_OT_cancel_capture,
                         VIDEOMOCAP_OT_capture, VIDEOMOCAP_OT_import_motion)
 
 
-class VideoMocapSettings(bpy.types.PropertyGroup):
+class VideoMocapSettings(CaptureOptions, bpy.types.PropertyGroup):
     """The panel's options; the capture operator takes every option it is not given from here."""
-
-    max_people: IntProperty(name="People to Keep", default=0, min=0, soft_max=20,
-                            description="Keep the N people seen longest (0: everyone)")
-    use_frame_range: BoolProperty(name="Frame Range", default=False,
-                                  description="Capture only part of the video")
-    frame_start: IntProperty(name="Start", default=0, min=0,
-                             description="First video frame to capture (0-based)")
-    frame_end: IntProperty(name="End", default=0, min=0,
-                           description="Video frame after the last one captured (0: to the end)")
-    foot_lock: BoolProperty(name="Foot Lock", default=True,
-                            description="Pin the feet while they touch the ground")
-    model: EnumProperty(name="Model", items=MODEL_ITEMS, default="default")
-    device: EnumProperty(name="Device", items=DEVICE_ITEMS, default="cpu")
 
 
 def _wrapped(layout, text: str, icon: str = "NONE", width: int = 38) -> None:
