@@ -78,6 +78,7 @@ def capture(video: str | os.PathLike, output: str | os.PathLike,
     from .body.landmark_map import estimate_bone_lengths, targets_from_landmarks
     from .detect import detect_people
     from .temporal.smooth import smooth_fit, smooth_landmarks
+    from .track.appearance import describe_appearance
     from .track.track_people import track_people
     from .video import probe_video, read_frames
     from .world.ground import fit_world_frame, foot_contacts
@@ -105,12 +106,21 @@ def capture(video: str | os.PathLike, output: str | os.PathLike,
     report({"stage": "detect", "done": 0, "total": total})
     step = max(1, total // 100)
 
-    def on_frame(index: int, _dets) -> None:
+    current: dict = {}  # the frame being detected (one at a time, never the whole video)
+    appearance: list = []  # per frame: (P, D) colours sampled at each person's body parts
+
+    def frames():
+        for index, frame in read_frames(video, settings.start, end):
+            current["rgb"] = frame
+            yield index, frame
+
+    def on_frame(index: int, dets) -> None:
+        appearance.append(describe_appearance(current.pop("rgb"), dets.keypoints2d))
         done = index - settings.start + 1
         if done % step == 0 or done == total:
             report({"stage": "detect", "done": done, "total": total})
 
-    detections = detect_people(read_frames(video, settings.start, end), info.fps,
+    detections = detect_people(frames(), info.fps,
                                max_people=settings.max_people or 4, progress=on_frame)
     timings["decode+detect"] = time.perf_counter() - t0
     n_frames_read = len(detections)
@@ -118,7 +128,8 @@ def capture(video: str | os.PathLike, output: str | os.PathLike,
         raise CaptureError(f"No person was found in {Path(video).name}.")
 
     t0 = time.perf_counter()
-    tracks = track_people(detections, info.fps, max_people=settings.max_people)
+    tracks = track_people(detections, info.fps, max_people=settings.max_people,
+                          appearance=appearance, fill_seconds=0.5)
     timings["track"] = time.perf_counter() - t0
     report({"stage": "track", "done": 1, "total": 1})
     if not tracks:

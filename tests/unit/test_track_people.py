@@ -34,3 +34,137 @@ def test_short_tracks_dropped_and_max_people():
                      + [[600, 10, 640, 100]]) for i in range(40)]
     assert len(track_people(frames, fps=30.0)) == 2  # the 5-frame blip is dropped
     assert len(track_people(frames, fps=30.0, max_people=1)) == 1
+
+
+# --- PHALP-style terms: appearance, prediction, life cycle in seconds, gap filling -------------
+
+from videomocap.track.appearance import DIM, NUM_PARTS, appearance_distance, describe_appearance
+from videomocap.track.track_people import fill_gaps
+
+
+def _colour(lab):
+    """A descriptor whose every part has the Lab colour ``lab``."""
+    d = np.zeros((NUM_PARTS, 4), np.float32)
+    d[:, :3] = lab
+    d[:, 3] = 1.0
+    return d.reshape(DIM)
+
+
+RED, BLUE = (50.0, 60.0, 40.0), (40.0, 20.0, -60.0)
+
+
+def _walk(fps, seconds, paths, hidden=lambda who, t: False, width=60, height=200):
+    """Frames with people whose box x0 at time t is ``paths[who](t)``; returns (frames, app)."""
+    frames, app = [], []
+    for i in range(int(round(seconds * fps))):
+        t = i / fps
+        boxes, looks = [], []
+        for who, path in enumerate(paths):
+            if hidden(who, t):
+                continue
+            x = path(t)
+            boxes.append([x, 100, x + width + 4 * who, 100 + height])
+            looks.append(_colour(RED if who == 0 else BLUE))
+        order = np.argsort([b[0] for b in boxes]) if boxes else []
+        boxes = [boxes[k] for k in order]
+        looks = [looks[k] for k in order]
+        frames.append(_frame(i, boxes))
+        app.append(np.array(looks, np.float32).reshape(-1, DIM))
+    return frames, app
+
+
+def _ids_by_colour(tracks, frames, app):
+    """For each track, the set of colours (0 red, 1 blue) of the detections it took."""
+    out = []
+    for tr in tracks:
+        colours = set()
+        for f, box in zip(tr.frame_ids, tr.boxes):
+            k = int(np.argmin(np.abs(frames[f].boxes - box).sum(1)))
+            colours.add(0 if app[f][k, 1] > 40 else 1)
+        out.append(colours)
+    return out
+
+
+def test_appearance_keeps_ids_when_people_meet_and_turn_back():
+    # they walk towards each other, meet (the blue one hidden behind the red one for 0.6 s) and
+    # each goes back the way it came: motion alone predicts a swap, appearance prevents it
+    def red(t):
+        return 100 + 150 * min(t, 2.0) - 150 * max(t - 2.0, 0.0)
+
+    def blue(t):
+        return 700 - 150 * min(t, 2.0) + 150 * max(t - 2.0, 0.0)
+
+    frames, app = _walk(30.0, 4.0, [red, blue], hidden=lambda who, t: who == 1 and 1.7 <= t < 2.3)
+    tracks = track_people(frames, 30.0, appearance=app)
+    assert _ids_by_colour(tracks, frames, app) == [{0}, {1}]
+    assert len(tracks[1].frame_ids) == 120 - 18
+
+
+def test_hidden_up_to_two_seconds_keeps_the_id_at_any_frame_rate():
+    def red(t):
+        return 100 + 100 * t
+
+    def blue(t):
+        return 500 - 20 * t
+
+    for fps in (10.0, 30.0, 60.0):
+        frames, app = _walk(fps, 5.0, [red, blue], hidden=lambda who, t: who == 1 and 1.0 <= t < 2.8)
+        tracks = track_people(frames, fps, appearance=app)
+        assert len(tracks) == 2, fps
+        assert _ids_by_colour(tracks, frames, app) == [{0}, {1}], fps
+        # the same without appearance: location alone still bridges the gap
+        assert len(track_people(frames, fps)) == 2, fps
+        # hidden for 3 s: the old track is deleted, the person comes back as someone new
+        frames, app = _walk(fps, 6.0, [red, blue], hidden=lambda who, t: who == 1 and 1.0 <= t < 4.0)
+        assert len(track_people(frames, fps, appearance=app)) == 3, fps
+
+
+def test_appearance_gate_refuses_a_different_looking_person_in_the_same_place():
+    # red leaves at t = 1 s; blue appears where red was predicted to be half a second later
+    frames, app = [], []
+    for i in range(60):
+        t = i / 30.0
+        x = 100 + 60 * t
+        if t < 1.0:
+            frames.append(_frame(i, [[x, 100, x + 60, 300]])); app.append(_colour(RED)[None])
+        elif t >= 1.5:
+            frames.append(_frame(i, [[x, 100, x + 60, 300]])); app.append(_colour(BLUE)[None])
+        else:
+            frames.append(_frame(i, [])); app.append(np.zeros((0, DIM), np.float32))
+    assert len(track_people(frames, 30.0, min_seconds=0.3, appearance=app)) == 2
+    assert len(track_people(frames, 30.0, min_seconds=0.3)) == 1  # geometry alone links them
+
+
+def test_gaps_filled_and_flagged():
+    frames = [_frame(i, [[100 + 3 * i, 100, 160 + 3 * i, 300]]) for i in range(40) if not 10 <= i < 16]
+    (tr,) = track_people(frames, 30.0, fill_seconds=0.5)
+    assert np.array_equal(tr.frame_ids, np.arange(40))
+    assert np.array_equal(np.flatnonzero(tr.filled), np.arange(10, 16))
+    assert np.allclose(tr.boxes[:, 0], 100 + 3 * np.arange(40))
+    assert np.all(tr.keypoints2d[tr.filled, :, 2] == 0.5) and np.all(tr.scores[tr.filled] == 0.5)
+    (tr,) = track_people(frames, 30.0, fill_seconds=0.1)  # a gap longer than that stays open
+    assert len(tr.frame_ids) == 34 and not tr.filled.any()
+    assert fill_gaps(tr, 0) is tr
+
+
+def test_describe_appearance_samples_body_part_colours():
+    img = np.zeros((400, 300, 3), np.uint8)
+    img[:200] = (200, 30, 30)  # red above y = 200 (torso)
+    img[200:] = (30, 30, 200)  # blue below (legs)
+    kp = np.zeros((2, 33, 3), np.float32)
+    kp[:, :, 2] = 1.0
+    pts = {0: (150, 40), 7: (140, 40), 8: (160, 40), 11: (120, 80), 12: (180, 80), 13: (110, 130),
+           14: (190, 130), 15: (105, 180), 16: (195, 180), 23: (130, 190), 24: (170, 190),
+           25: (130, 290), 26: (170, 290), 27: (130, 380), 28: (170, 380)}
+    for k, (x, y) in pts.items():
+        kp[0, k, :2] = (x, y)
+    kp[1] = kp[0]
+    kp[1, 25:29, 2] = 0.0  # second copy: legs not visible
+    d = describe_appearance(img, kp).reshape(2, NUM_PARTS, 4)
+    assert d.shape == (2, NUM_PARTS, 4)
+    torso, shins = 1, 6
+    assert d[0, torso, 1] > 40 and d[0, shins, 2] < -40  # red torso (a > 0), blue shins (b < 0)
+    assert d[1, shins, 3] == 0 and d[0, shins, 3] > 0.5
+    dist = appearance_distance(d[:1].reshape(1, -1), d.reshape(2, -1))
+    assert dist[0, 0] == 0 and dist[0, 1] == 0  # parts seen by only one side are ignored
+    assert describe_appearance(img, np.zeros((0, 33, 3))).shape == (0, DIM)

@@ -1,11 +1,18 @@
-"""Give each detected person an identity that lasts across frames.
+"""Give each detected person an identity that lasts across frames (PHALP-style).
 
-This is the first, geometric tracker: each track predicts its box forward with a constant velocity,
-one Hungarian assignment per frame matches tracks to detections on a cost mixing box overlap and
-centre distance, and a gate refuses matches that are too far. Tracks are tentative until seen for
-a few frames, and survive unseen for ``memory_seconds`` so a brief occlusion keeps the id. Ages are
-in seconds, so behaviour does not depend on the frame rate. (Appearance and pose terms of the
-PHALP-style cost come with the multi-person work.)
+Each detection is described by where it is (box centre and height), how it is posed (hip-centred
+3D landmarks) and, when the frames' colours were sampled (``track.appearance``), what it looks
+like. Each track predicts its location forward from its recent history (a robust linear fit with a
+prediction interval that widens with the time since it was last seen), holds its last pose, and
+blends its appearance over time. One Hungarian assignment per frame matches tracks to detections
+on a cost that adds the negative log-likelihoods of the three terms (PHALP multiplies the
+likelihoods), and gates refuse matches that are implausible on location or appearance alone.
+
+Tracks are tentative until seen for ``confirm_seconds``, confirmed after that, and deleted once
+unseen for ``memory_seconds`` (tentative ones much sooner). Ages are in seconds, so behaviour does
+not depend on the frame rate. Afterwards: tracks shorter than ``min_seconds`` are dropped, gaps up
+to ``fill_seconds`` are filled by interpolation (flagged, with lowered confidence), and
+``max_people`` keeps the most present people.
 """
 
 from __future__ import annotations
@@ -16,6 +23,10 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from ..boxes import box_iou
+from .appearance import NUM_PARTS, appearance_distance
+
+# landmarks that describe a pose (shoulders, elbows, wrists, hips, knees, ankles)
+POSE_JOINTS = np.array([11, 12, 13, 14, 15, 16, 23, 24, 25, 26, 27, 28])
 
 
 @dataclass
@@ -28,6 +39,26 @@ class PersonTrack:
     keypoints3d: np.ndarray  # (N, 33, 3)
     boxes: np.ndarray  # (N, 4)
     scores: np.ndarray  # (N,)
+    filled: np.ndarray | None = None  # (N,) bool: frame interpolated across a gap, not detected
+
+    def __post_init__(self):
+        if self.filled is None:
+            self.filled = np.zeros(len(self.frame_ids), bool)
+
+
+@dataclass
+class TrackerSettings:
+    memory_seconds: float = 2.0  # a confirmed track unseen this long is deleted
+    tentative_memory_seconds: float = 0.3  # the same for a tentative track
+    confirm_seconds: float = 0.3  # seen for this long (and a few frames) -> confirmed
+    history_seconds: float = 1.0  # window of the location fit
+    loc_gate: float = 3.5  # location distance in prediction-interval units
+    app_scale: float = 6.0  # Lab units per unit of cost
+    app_gate: float = 14.0  # Lab units: a larger mean colour difference refuses the match
+    pose_scale: float = 0.15  # metres per unit of cost
+    cost_gate: float = 12.0
+    app_blend_seconds: float = 0.5  # time constant of the appearance average
+    overlap_iou: float = 0.2  # a detection overlapping another this much does not update looks
 
 
 @dataclass
@@ -35,74 +66,194 @@ class _Live:
     track_id: int
     frames: list = field(default_factory=list)
     dets: list = field(default_factory=list)  # (FrameDetections, index)
-    box: np.ndarray | None = None
-    velocity: np.ndarray = field(default_factory=lambda: np.zeros(4))
-    last_frame: int = -1
+    hist: list = field(default_factory=list)  # (t seconds, cx, cy, log h)
+    pose: np.ndarray | None = None  # (12, 3)
+    app: np.ndarray | None = None  # (NUM_PARTS, 4) blended colours + weights
+    confirmed: bool = False
+    first_t: float = 0.0
+    last_t: float = 0.0
 
-    def predict(self, frame: int) -> np.ndarray:
-        return self.box + self.velocity * (frame - self.last_frame)
+    def predict(self, t: float, window: float) -> tuple[np.ndarray, np.ndarray]:
+        """Location (cx, cy, log h) at time t and its standard deviation (pixels, pixels, log)."""
+        h = np.array([r for r in self.hist if r[0] >= self.last_t - window])
+        last = h[-1, 1:]
+        height = float(np.exp(last[2]))
+        dt = max(t - self.last_t, 0.0)
+        if len(h) < 3 or h[-1, 0] - h[0, 0] < 1e-6:
+            mean = last
+            resid = np.zeros(3)
+            spread = 0.0
+        else:
+            mean, resid, spread = _robust_line(h[:, 0], h[:, 1:], t)
+        # prediction interval: fit residuals and slope uncertainty, widened with unseen time
+        base = np.array([0.08 * height, 0.06 * height, 0.06])
+        grow = np.array([0.5 * height, 0.25 * height, 0.3]) * dt
+        sigma = np.sqrt(base ** 2 + resid ** 2 * (1.0 + spread) + grow ** 2)
+        if dt > 1.0:  # do not trust a straight line far beyond what was seen: damp the motion
+            mean = last + (mean - last) * (1.0 / dt)
+        return mean, sigma
 
 
-def _cost(pred: np.ndarray, boxes: np.ndarray) -> np.ndarray:
-    """Association cost in [0, ~2]: (1 - IoU) plus centre distance in units of box height."""
-    iou = box_iou(pred, boxes)
-    cp = 0.5 * (pred[:, None, :2] + pred[:, None, 2:])
-    cb = 0.5 * (boxes[None, :, :2] + boxes[None, :, 2:])
-    h = np.maximum(pred[:, None, 3] - pred[:, None, 1], 1.0)
-    dist = np.linalg.norm(cp - cb, axis=-1) / h
-    return (1.0 - iou) + dist
+def _robust_line(t: np.ndarray, y: np.ndarray, t_new: float):
+    """Fit y = a + b t per column with Huber weights; (prediction at t_new, residual std per
+    column, leverage term of the prediction interval)."""
+    w = np.ones(len(t))
+    tc = t - t.mean()
+    for _ in range(2):
+        sw = w.sum()
+        tm = (w * t).sum() / sw
+        ym = (w[:, None] * y).sum(0) / sw
+        sxx = max((w * (t - tm) ** 2).sum(), 1e-9)
+        b = (w[:, None] * (t - tm)[:, None] * (y - ym)).sum(0) / sxx
+        a = ym - b * tm
+        r = y - (a + b * t[:, None])
+        s = 1.4826 * np.median(np.abs(r), axis=0) + 1e-6
+        u = np.abs(r / s).max(axis=1)
+        w = 1.5 / np.maximum(u, 1.5)
+    n = len(t)
+    dof = max(n - 2, 1)
+    resid = np.sqrt((w[:, None] * r ** 2).sum(0) / dof)
+    spread = 1.0 / n + (t_new - tm) ** 2 / sxx
+    del tc
+    return a + b * t_new, resid, spread
+
+
+def _location(box: np.ndarray) -> np.ndarray:
+    return np.array([0.5 * (box[0] + box[2]), 0.5 * (box[1] + box[3]),
+                     np.log(max(box[3] - box[1], 1.0))])
+
+
+def _pose(kp3d: np.ndarray) -> np.ndarray:
+    p = np.asarray(kp3d, np.float64)[POSE_JOINTS, :3]
+    return p - p[6:8].mean(0)
+
+
+def _blend_appearance(old: np.ndarray | None, new: np.ndarray, alpha: float) -> np.ndarray:
+    new = new.reshape(NUM_PARTS, 4).astype(np.float64)
+    if old is None:
+        return new.copy()
+    out = old.copy()
+    seen = new[:, 3] > 0.2
+    fresh = seen & (old[:, 3] <= 0.2)
+    out[fresh] = new[fresh]
+    both = seen & ~fresh
+    out[both, :3] = (1 - alpha) * old[both, :3] + alpha * new[both, :3]
+    out[both, 3] = np.maximum(old[both, 3], new[both, 3])
+    return out
+
+
+def _cost_matrix(live: list[_Live], t: float, boxes: np.ndarray, poses: list,
+                 app: np.ndarray | None, cfg: TrackerSettings) -> np.ndarray:
+    n, m = len(live), len(boxes)
+    locs = np.stack([_location(b) for b in boxes])
+    cost = np.full((n, m), np.inf)
+    app_d = None
+    if app is not None:
+        tracks_app = np.stack([tr.app.reshape(-1) if tr.app is not None
+                               else np.zeros(NUM_PARTS * 4) for tr in live])
+        app_d = appearance_distance(tracks_app, app)
+    for i, tr in enumerate(live):
+        mean, sigma = tr.predict(t, cfg.history_seconds)
+        z = (locs - mean) / sigma
+        d2 = (z ** 2).sum(1)
+        loc_ok = np.sqrt(d2) <= cfg.loc_gate
+        c = 0.5 * d2
+        if app_d is not None:
+            a = app_d[i]
+            known = np.isfinite(a)
+            c = c + np.where(known, a / cfg.app_scale, 1.0)
+            loc_ok &= ~(known & (a > cfg.app_gate))
+        if tr.pose is not None:
+            pd = np.array([np.linalg.norm(p - tr.pose, axis=1).mean() for p in poses])
+            c = c + pd / cfg.pose_scale
+        c = c + (0.0 if tr.confirmed else 0.5) + 0.5 * (t - tr.last_t)
+        cost[i] = np.where(loc_ok & (c <= cfg.cost_gate), c, np.inf)
+    return cost
 
 
 def track_people(
     detections: list,
     fps: float,
     max_people: int | None = None,
-    memory_seconds: float = 1.0,
+    memory_seconds: float = 2.0,
     min_seconds: float = 0.5,
-    gate: float = 1.2,
+    gate: float | None = None,
+    appearance: list | None = None,
+    fill_seconds: float = 0.0,
+    settings: TrackerSettings | None = None,
 ) -> list[PersonTrack]:
     """Link per-frame detections (a list of FrameDetections) into person tracks.
 
-    Tracks shorter than ``min_seconds`` are dropped; ``max_people`` keeps the most present ones.
-    Returned tracks are ordered by id (ids count from 1 in order of first appearance).
+    ``appearance``, if given, holds one (P, D) array per frame (``describe_appearance`` of that
+    frame's detections). Tracks shorter than ``min_seconds`` are dropped; gaps up to
+    ``fill_seconds`` are interpolated; ``max_people`` keeps the most present ones. Returned tracks
+    are ordered by id (ids count from 1 in order of first appearance). ``gate`` (legacy) scales
+    the location gate.
     """
+    cfg = settings or TrackerSettings()
+    cfg = TrackerSettings(**{**cfg.__dict__, "memory_seconds": memory_seconds})
+    if gate is not None:
+        cfg.loc_gate = cfg.loc_gate * gate / 1.2
+    fps = float(fps)
     live: list[_Live] = []
     done: list[_Live] = []
     next_id = 1
-    memory = max(1, int(round(memory_seconds * fps)))
-    for det in detections:
+    confirm_frames = max(2, int(round(cfg.confirm_seconds * fps)))
+    for k, det in enumerate(detections):
         f = det.frame_index
+        t = f / fps
         still = []
         for tr in live:
-            (still if f - tr.last_frame <= memory else done).append(tr)
+            limit = cfg.memory_seconds if tr.confirmed else cfg.tentative_memory_seconds
+            if t - tr.last_t <= limit + 0.5 / fps:
+                still.append(tr)
+            elif tr.confirmed:
+                done.append(tr)
         live = still
         boxes = np.asarray(det.boxes, dtype=np.float64).reshape(-1, 4)
-        matched_det = set()
-        if live and len(boxes):
-            pred = np.stack([tr.predict(f) for tr in live])
-            cost = _cost(pred, boxes)
-            rows, cols = linear_sum_assignment(cost)
+        if not len(boxes):
+            continue
+        app = None
+        if appearance is not None and appearance[k] is not None and len(appearance[k]):
+            app = np.asarray(appearance[k], np.float64).reshape(len(boxes), -1)
+        poses = [_pose(kp) for kp in det.keypoints3d]
+        overlap = box_iou(boxes, boxes)
+        np.fill_diagonal(overlap, 0.0)
+        crowded = overlap.max(1) > cfg.overlap_iou if len(boxes) > 1 else np.zeros(1, bool)
+        matched_det: dict[int, _Live] = {}
+        if live:
+            cost = _cost_matrix(live, t, boxes, poses, app, cfg)
+            finite = np.where(np.isfinite(cost), cost, 1e6)
+            rows, cols = linear_sum_assignment(finite)
             for r, c in zip(rows, cols):
-                if cost[r, c] > gate:
-                    continue
-                tr = live[r]
-                gap = f - tr.last_frame
-                new_vel = (boxes[c] - tr.box) / max(gap, 1)
-                tr.velocity = 0.6 * tr.velocity + 0.4 * new_vel
-                tr.box = boxes[c]
-                tr.last_frame = f
-                tr.frames.append(f)
-                tr.dets.append((det, c))
-                matched_det.add(c)
+                if np.isfinite(cost[r, c]):
+                    matched_det[c] = live[r]
         for c in range(len(boxes)):
-            if c in matched_det:
-                continue
-            tr = _Live(track_id=next_id, box=boxes[c], last_frame=f)
+            tr = matched_det.get(c)
+            if tr is None:
+                # a duplicate of a matched detection (the detector sometimes finds one person
+                # twice) does not start a track
+                if any(overlap[c, o] > 0.5 for o in matched_det):
+                    continue
+                tr = _Live(track_id=next_id, first_t=t)
+                next_id += 1
+                live.append(tr)
             tr.frames.append(f)
             tr.dets.append((det, c))
-            live.append(tr)
-            next_id += 1
-    done.extend(live)
+            tr.hist.append((t, *_location(boxes[c])))
+            if len(tr.hist) > 4 * max(1, int(cfg.history_seconds * fps)):
+                tr.hist = tr.hist[-2 * max(1, int(cfg.history_seconds * fps)):]
+            tr.last_t = t
+            tr.pose = poses[c]
+            if app is not None and not crowded[c]:
+                alpha = 1.0 - np.exp(-1.0 / (fps * cfg.app_blend_seconds))
+                tr.app = _blend_appearance(tr.app, app[c], alpha)
+            elif app is not None and tr.app is None:
+                tr.app = _blend_appearance(None, app[c], 1.0)
+            if not tr.confirmed and len(tr.frames) >= confirm_frames \
+                    and t - tr.first_t >= cfg.confirm_seconds - 1.0 / fps:
+                tr.confirmed = True
+    done.extend(tr for tr in live if tr.confirmed)
     min_frames = max(2, int(round(min_seconds * fps)))
     kept = [tr for tr in done if len(tr.frames) >= min_frames]
     if max_people is not None:
@@ -110,12 +261,45 @@ def track_people(
     kept.sort(key=lambda tr: tr.track_id)
     out = []
     for new_id, tr in enumerate(kept, start=1):
-        out.append(PersonTrack(
+        out.append(fill_gaps(PersonTrack(
             track_id=new_id,
             frame_ids=np.array(tr.frames, dtype=np.int64),
             keypoints2d=np.stack([d.keypoints2d[i] for d, i in tr.dets]).astype(np.float64),
             keypoints3d=np.stack([d.keypoints3d[i] for d, i in tr.dets]).astype(np.float64),
             boxes=np.stack([d.boxes[i] for d, i in tr.dets]).astype(np.float64),
             scores=np.array([d.scores[i] for d, i in tr.dets], dtype=np.float64),
-        ))
+        ), max(0, int(round(fill_seconds * fps)))))
     return out
+
+
+def fill_gaps(track: PersonTrack, max_frames: int, confidence_scale: float = 0.5) -> PersonTrack:
+    """Fill gaps of at most ``max_frames`` missing frames by linear interpolation; filled frames
+    are flagged (``track.filled``) and their confidences and scores scaled by
+    ``confidence_scale``."""
+    f = track.frame_ids
+    if max_frames <= 0 or len(f) < 2:
+        return track
+    gaps = np.diff(f) - 1
+    if not np.any((gaps > 0) & (gaps <= max_frames)):
+        return track
+    frames, src, w = [], [], []
+    for k in range(len(f)):
+        frames.append(f[k]); src.append((k, k)); w.append(0.0)
+        if k + 1 < len(f) and 0 < gaps[k] <= max_frames:
+            for j in range(1, gaps[k] + 1):
+                frames.append(f[k] + j); src.append((k, k + 1)); w.append(j / (gaps[k] + 1))
+    a = np.array([s[0] for s in src]); b = np.array([s[1] for s in src])
+    w = np.array(w)
+    filled = a != b
+
+    def lerp(x):
+        ww = w.reshape((-1,) + (1,) * (x.ndim - 1))
+        return (1 - ww) * x[a] + ww * x[b]
+
+    kp2 = lerp(track.keypoints2d)
+    kp2[filled, :, 2] = np.minimum(track.keypoints2d[a[filled], :, 2],
+                                   track.keypoints2d[b[filled], :, 2]) * confidence_scale
+    scores = lerp(track.scores)
+    scores[filled] *= confidence_scale
+    return PersonTrack(track.track_id, np.array(frames, np.int64), kp2, lerp(track.keypoints3d),
+                       lerp(track.boxes), scores, filled)
