@@ -1,0 +1,311 @@
+"""Foot-lock math (bpy-free): contact phases, pinned IK targets, keyed influence, pole positions.
+
+A foot is *in contact* while its heel or toe contact probability says so, with hysteresis (enter at
+``threshold``, leave below ``threshold - hysteresis``) and a minimum duration in seconds. Inside a
+contact run the foot pivots about one point at a time:
+
+* ``"heel"``: the heel is down, the **ankle joint** is pinned;
+* ``"toe"``: only the toe is down (heel rise, toe-off, running), the **ball of the foot** (the
+  ``*_foot`` joint, head of the toe bone) is pinned.
+
+Each (side, pivot) stretch is one :class:`ContactPhase`. The first phase of a run is pinned at the
+mean position of its pivot over the phase (height clamped so the foot neither sinks into nor floats
+above the ground); a phase that follows another of the same run without a gap is pinned where the
+previous correction puts its pivot on its first frame, so the target never jumps at a heel->toe roll.
+
+The lock moves the animated foot rigidly by ``d(t) = pin - pivot_anim(t)`` (the foot keeps its
+animated orientation), so the IK target of the ankle is ``ankle_anim(t) + d(t)``. Outside contact runs
+the target is the animated ankle with influence 0; the influence ramps in before a run and out after
+it (smoothstep over ``ramp_seconds``) while the correction is held at its value on the run's edge.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .shared import rotations
+
+SIDES = ("left", "right")
+#: joint index (SMPL order) of the hip, knee, ankle and ball of the foot, per side
+LEG_JOINTS = {"left": (1, 4, 7, 10), "right": (2, 5, 8, 11)}
+#: contact channels (skeleton.CONTACT_NAMES order) of heel and toe, per side
+CONTACT_CHANNELS = {"left": (0, 1), "right": (2, 3)}
+PIVOT_JOINT = {"heel": 2, "toe": 3}  # position in LEG_JOINTS
+
+
+@dataclass
+class ContactPhase:
+    """One foot pinned about one point over source frames ``start..end`` (inclusive)."""
+
+    side: str  # "left" | "right"
+    start: int  # first source frame
+    end: int  # last source frame (inclusive)
+    point: str  # "heel" (ankle pinned) | "toe" (ball of the foot pinned)
+    pinned: np.ndarray = field(repr=False)  # (3,) world position of the pinned point
+    first: int = 0  # index of ``start`` in frame_ids
+    last: int = 0  # index of ``end`` in frame_ids
+    chained: bool = False  # continues the previous phase of the same foot (no ramp between them)
+
+    @property
+    def frames(self) -> int:
+        return self.last - self.first + 1
+
+
+def _hysteresis(p: np.ndarray, on: float, off: float) -> np.ndarray:
+    state = np.zeros(len(p), dtype=bool)
+    inside = False
+    for i, v in enumerate(p):
+        inside = v >= on if not inside else v >= off
+        state[i] = inside
+    return state
+
+
+def _runs(mask: np.ndarray, breaks: np.ndarray) -> list[tuple[int, int]]:
+    """Inclusive index runs where ``mask`` holds, split where ``breaks[i]`` (a gap before i)."""
+    runs = []
+    start = None
+    for i, m in enumerate(mask):
+        if start is not None and (not m or breaks[i]):
+            runs.append((start, i - 1))
+            start = None
+        if m and start is None:
+            start = i
+    if start is not None:
+        runs.append((start, len(mask) - 1))
+    return runs
+
+
+def _min_frames(seconds: float, fps: float) -> int:
+    return max(1, int(round(seconds * fps)))
+
+
+def contact_phases(frame_ids, contact, joints, fps: float, threshold: float = 0.5,
+                   hysteresis: float = 0.15, min_seconds: float = 0.1,
+                   ground_heights=None, max_lift: float = 0.02) -> list[ContactPhase]:
+    """Contact phases of both feet, sorted by side then time.
+
+    Args:
+        frame_ids: (N,) sorted source frames; a jump > 1 ends every phase (nothing is pinned across
+            frames where the person was not seen).
+        contact: (N, 4) probabilities, left_heel, left_toe, right_heel, right_toe.
+        joints: (N, 24, 3) world joint positions (z up, ground at z = 0).
+        fps: frames per second (durations are given in seconds).
+        threshold, hysteresis: a point enters contact at ``p >= threshold`` and stays in contact
+            while ``p >= threshold - hysteresis``.
+        min_seconds: contact runs (and pivot stretches inside them) shorter than this are dropped
+            (a short pivot stretch is merged into its neighbour).
+        ground_heights: (heel, toe) height above the ground of the ankle and of the ball joint when
+            the foot stands flat; the first pin of a run is clamped to
+            ``[height, height + max_lift]``. None: heights are kept as captured.
+    """
+    frame_ids = np.asarray(frame_ids, dtype=np.int64)
+    contact = np.asarray(contact, dtype=np.float64)
+    joints = np.asarray(joints, dtype=np.float64)
+    n = len(frame_ids)
+    if n == 0:
+        return []
+    breaks = np.zeros(n, dtype=bool)
+    breaks[1:] = np.diff(frame_ids) > 1
+    on, off = threshold, threshold - hysteresis
+    min_len = _min_frames(min_seconds, fps)
+    phases: list[ContactPhase] = []
+    for side in SIDES:
+        heel_ch, toe_ch = CONTACT_CHANNELS[side]
+        heel = _hysteresis(contact[:, heel_ch], on, off)
+        toe = _hysteresis(contact[:, toe_ch], on, off)
+        legs = LEG_JOINTS[side]
+        for a, b in _runs(heel | toe, breaks):
+            if b - a + 1 < min_len:
+                continue
+            # pivot per frame: heel while the heel is down, else the toe; stretches shorter than
+            # min_len are absorbed by the stretch before them (or after, for the first one)
+            pivot = np.where(heel[a:b + 1], 0, 1)
+            stretches = _runs(np.ones(b - a + 1, bool), np.r_[False, np.diff(pivot) != 0])
+            merged: list[list[int]] = []
+            for s, e in stretches:
+                if merged and (e - s + 1 < min_len or pivot[s] == pivot[merged[-1][0]]):
+                    merged[-1][1] = e
+                else:
+                    merged.append([s, e])
+            if len(merged) > 1 and merged[0][1] - merged[0][0] + 1 < min_len:
+                merged[1][0] = merged[0][0]
+                merged.pop(0)
+            offset = None  # correction d = pin - pivot position, carried across a roll
+            for k, (s, e) in enumerate(merged):
+                i0, i1 = a + s, a + e
+                point = "heel" if pivot[s] == 0 else "toe"
+                track = joints[i0:i1 + 1, legs[PIVOT_JOINT[point]]]
+                if offset is None:
+                    pin = track.mean(axis=0)
+                    if ground_heights is not None:
+                        h = float(ground_heights[0 if point == "heel" else 1])
+                        pin[2] = float(np.clip(pin[2], h, h + max_lift))
+                else:
+                    pin = track[0] + offset
+                phases.append(ContactPhase(side, int(frame_ids[i0]), int(frame_ids[i1]), point,
+                                           pin, i0, i1, chained=k > 0))
+                offset = pin - track[-1]
+    return phases
+
+
+def _smoothstep(x: np.ndarray) -> np.ndarray:
+    x = np.clip(x, 0.0, 1.0)
+    return x * x * (3.0 - 2.0 * x)
+
+
+def _toe_pivot(ankle, ball, hip, limit):
+    """Ankle positions on the sphere of radius |ankle - ball| about the pinned ``ball`` that are
+    ``limit`` from the ``hip`` and closest to ``ankle`` (the heel rises about the toe when the
+    leg cannot reach), with the rotation (axis-angle) that turns the foot there. Rows the leg
+    cannot reach even so, or does reach already, come back unchanged."""
+    r = np.linalg.norm(ankle - ball, axis=1)
+    to_hip = hip - ball
+    dist = np.linalg.norm(to_hip, axis=1)
+    need = np.linalg.norm(ankle - hip, axis=1) > limit
+    ok = need & (dist < limit + r) & (dist > np.abs(limit - r)) & (dist > 1e-9)
+    out = ankle.copy()
+    turn = np.zeros_like(ankle)
+    far = need & (dist >= limit + r)  # foot in line with the leg: the ball leaves its pin
+    if far.any():
+        u = to_hip[far] / dist[far, None]
+        out[far] = hip[far] - limit[far, None] * u
+        turn[far] = rotations.matrix_to_axis_angle(
+            rotations.rotation_between(ankle[far] - ball[far], u))
+    if not ok.any():
+        return out, turn
+    u = to_hip[ok] / dist[ok, None]
+    a = (dist[ok] ** 2 + r[ok] ** 2 - limit[ok] ** 2) / (2.0 * dist[ok])
+    rho = np.sqrt(np.maximum(r[ok] ** 2 - a ** 2, 0.0))
+    centre = ball[ok] + a[:, None] * u
+    v = ankle[ok] - centre
+    v -= np.sum(v * u, axis=1, keepdims=True) * u
+    v /= np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12)
+    out[ok] = centre + rho[:, None] * v
+    turn[ok] = rotations.matrix_to_axis_angle(
+        rotations.rotation_between(ankle[ok] - ball[ok], out[ok] - ball[ok]))
+    return out, turn
+
+
+def lock_targets(frame_ids, joints, phases: list[ContactPhase], fps: float, side: str,
+                 ramp_seconds: float = 0.15, reach: float | None = None,
+                 max_speed: float = 0.3) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-frame IK target of one ankle (N, 3), lock influence (N,) in [0, 1] and foot turn (N, 3).
+
+    Inside a phase the target moves the ankle so the phase's pivot stays on its pin (influence 1).
+    Within ``ramp_seconds`` before / after a run of chained phases the influence ramps from 0 to 1 /
+    1 to 0 while the correction keeps its value on the run's first / last frame; where the ramps of
+    two runs overlap, the corrections are blended by their weights. Elsewhere the target is the
+    animated ankle and the influence 0. A ramp lasts longer (up to three times) where the
+    correction it fades is large, so the foot moves at most about ``max_speed`` m/s on average
+    on its way to or from the pin (and the knee never snaps).
+
+    ``reach``: length of thigh + shin. Targets stay within ``0.999 * reach`` of the animated hip
+    (or no farther than the animated ankle already is), so the leg never over-extends: in contact
+    the foot turns about its (pinned) ball instead (the heel rises), which the returned turn
+    (axis-angle, world frame, to be applied on top of the animated foot rotation) describes;
+    elsewhere the target is pulled towards the hip.
+    """
+    frame_ids = np.asarray(frame_ids, dtype=np.int64)
+    joints = np.asarray(joints, dtype=np.float64)
+    hip_j, _, ankle_j, ball_j = LEG_JOINTS[side]
+    ankle, hip = joints[:, ankle_j], joints[:, hip_j]
+    n = len(frame_ids)
+    mine = sorted((p for p in phases if p.side == side), key=lambda p: p.first)
+    offset = np.zeros((n, 3))
+    turn = np.zeros((n, 3))
+    inside = np.zeros(n, dtype=bool)
+    runs: list[list[int]] = []  # [first, last] of chained phases
+    for p in mine:
+        pivot = joints[p.first:p.last + 1, LEG_JOINTS[side][PIVOT_JOINT[p.point]]]
+        offset[p.first:p.last + 1] = p.pinned[None] - pivot
+        inside[p.first:p.last + 1] = True
+        if p.chained and runs and runs[-1][1] == p.first - 1:
+            runs[-1][1] = p.last
+        else:
+            runs.append([p.first, p.last])
+    limit = None
+    if reach is not None:
+        limit = np.maximum(0.999 * reach, np.linalg.norm(ankle - hip, axis=1))
+        if inside.any():  # heel phases too: a heel that cannot stay down rises (heel-off)
+            ball = joints[inside, ball_j] + offset[inside]
+            moved, turn[inside] = _toe_pivot(ankle[inside] + offset[inside], ball, hip[inside],
+                                             limit[inside])
+            offset[inside] = moved - ankle[inside]
+    ramp = _min_frames(ramp_seconds, fps)
+    most = 3 * ramp
+    wsum = np.zeros(n)
+    dsum = np.zeros((n, 3))
+    tsum = np.zeros((n, 3))
+    wmax = np.zeros(n)
+    t = frame_ids.astype(np.float64)
+    for first, last in runs:
+        for edge, sign in ((first, -1), (last, 1)):
+            # a large correction is released more slowly: at most max_speed (m/s) on average
+            size = float(np.linalg.norm(offset[edge]))
+            length = int(min(most, max(ramp, np.ceil(size * fps / max_speed))))
+            lo = np.searchsorted(t, t[edge] - length) if sign < 0 else edge + 1
+            hi = edge if sign < 0 else np.searchsorted(t, t[edge] + length, side="right")
+            dist = (t[lo:hi] - t[edge]) * sign  # frames within the ramp, outside the run
+            w = _smoothstep(1.0 - dist / (length + 1.0))
+            wsum[lo:hi] += w
+            dsum[lo:hi] += w[:, None] * offset[edge]
+            tsum[lo:hi] += w[:, None] * turn[edge]
+            wmax[lo:hi] = np.maximum(wmax[lo:hi], w)
+    influence = np.where(inside, 1.0, wmax)
+    blend = ~inside & (wsum > 0)
+    offset[blend] = dsum[blend] / wsum[blend, None]
+    turn[blend] = tsum[blend] / wsum[blend, None]
+    target = ankle + offset
+    if limit is not None:
+        v = target - hip
+        dist = np.linalg.norm(v, axis=1)
+        scale = np.where(dist > limit, limit / np.maximum(dist, 1e-9), 1.0)
+        target = hip + v * scale[:, None]
+    return target, influence, turn
+
+
+def pole_positions(joints, side: str, distance: float = 0.5, straight: float = 0.005) -> np.ndarray:
+    """(N, 3) IK pole targets ``distance`` in front of the knee, in the plane the captured leg
+    bends in, so the solved knee bends the way the captured one does.
+
+    The bend direction is the knee's offset from the hip-ankle line; on a (nearly) straight leg,
+    where that offset vanishes, the direction of the toes takes over smoothly (``straight``: the
+    offset in metres at which both weigh the same).
+    """
+    joints = np.asarray(joints, dtype=np.float64)
+    hip_j, knee_j, ankle_j, ball_j = LEG_JOINTS[side]
+    hip, knee, ankle, ball = (joints[:, j] for j in (hip_j, knee_j, ankle_j, ball_j))
+    axis = ankle - hip
+    axis /= np.maximum(np.linalg.norm(axis, axis=1, keepdims=True), 1e-9)
+
+    def perp(v):
+        return v - np.sum(v * axis, axis=1, keepdims=True) * axis
+
+    bend = perp(knee - hip)
+    toes = perp(ball - ankle)
+    toes /= np.maximum(np.linalg.norm(toes, axis=1, keepdims=True), 1e-9)
+    direction = bend + straight * toes
+    direction /= np.maximum(np.linalg.norm(direction, axis=1, keepdims=True), 1e-9)
+    return knee + distance * direction
+
+
+def sliding(points, frame_ids, phases: list[ContactPhase], side: str | None = None) -> dict:
+    """Pinned-point motion during contact (mm per frame): for every phase the pivot's displacement
+    between consecutive frames of the phase. ``points``: (N, 24, 3) joints (animated or evaluated).
+
+    Returns ``{"mean": ..., "max": ..., "frames": ...}`` over all phases (of ``side`` if given).
+    """
+    points = np.asarray(points, dtype=np.float64)
+    steps = []
+    for p in phases:
+        if side is not None and p.side != side:
+            continue
+        track = points[p.first:p.last + 1, LEG_JOINTS[p.side][PIVOT_JOINT[p.point]]]
+        steps.append(np.linalg.norm(np.diff(track, axis=0), axis=1))
+    steps = np.concatenate(steps) if steps else np.zeros(0)
+    if not len(steps):
+        return {"mean": float("nan"), "max": float("nan"), "frames": 0}
+    return {"mean": float(steps.mean() * 1000), "max": float(steps.max() * 1000),
+            "frames": int(len(steps))}

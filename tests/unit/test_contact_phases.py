@@ -1,0 +1,150 @@
+"""Foot-lock math without Blender: contact phases, pinned targets, ramps, poles."""
+
+import numpy as np
+
+from videomocap_addon.core import contact_phases as cp
+
+
+def _joints(n, drift=0.0):
+    """A standing person whose feet drift along x by ``drift`` metres per frame."""
+    j = np.zeros((n, 24, 3))
+    for side, x in (("left", 0.1), ("right", -0.1)):
+        hip, knee, ankle, ball = cp.LEG_JOINTS[side]
+        j[:, hip] = (x, 0.0, 0.9)
+        j[:, knee] = (x, -0.02, 0.5)
+        j[:, ankle] = (x, 0.0, 0.08)
+        j[:, ball] = (x, -0.12, 0.02)
+        j[:, [ankle, ball], 0] += drift * np.arange(n)[:, None]
+    return j
+
+
+def _contact(n, left_heel=(), left_toe=(), right_heel=(), right_toe=()):
+    c = np.zeros((n, 4))
+    for ch, spans in enumerate((left_heel, left_toe, right_heel, right_toe)):
+        for a, b, *v in spans:
+            c[a:b + 1, ch] = v[0] if v else 0.9
+    return c
+
+
+def test_phases_found_with_minimum_duration_and_gaps():
+    n = 60
+    frames = np.arange(n) + 100
+    c = _contact(n, left_heel=[(5, 20), (30, 31)], right_heel=[(10, 50)])
+    phases = cp.contact_phases(frames, c, _joints(n), fps=30.0, min_seconds=0.1)
+    spans = [(p.side, p.start, p.end, p.point) for p in phases]
+    # the 2-frame left contact (30..31) is shorter than 0.1 s = 3 frames: dropped
+    assert spans == [("left", 105, 120, "heel"), ("right", 110, 150, "heel")]
+    # a gap in the sighting splits a phase
+    gapped = np.r_[np.arange(30), np.arange(40, 70)]
+    phases = cp.contact_phases(gapped, _contact(60, right_heel=[(10, 50)]), _joints(60), 30.0)
+    assert [(p.start, p.end) for p in phases] == [(10, 29), (40, 60)]
+
+
+def test_hysteresis_keeps_a_flickering_contact_in_one_phase():
+    n = 40
+    p = np.full(n, 0.0)
+    p[5:35] = 0.8
+    p[15:18] = 0.42  # dips below 0.5 but not below 0.5 - 0.15
+    c = np.zeros((n, 4))
+    c[:, 2] = p
+    phases = cp.contact_phases(np.arange(n), c, _joints(n), 30.0)
+    assert [(x.start, x.end) for x in phases] == [(5, 34)]
+    p[15:18] = 0.3  # below the release level: two phases
+    c[:, 2] = p
+    phases = cp.contact_phases(np.arange(n), c, _joints(n), 30.0)
+    assert [(x.start, x.end) for x in phases] == [(5, 14), (18, 34)]
+
+
+def test_pinned_target_constant_through_a_phase_and_on_the_ground():
+    n = 50
+    j = _joints(n, drift=0.004)  # the captured foot slides 4 mm per frame
+    c = _contact(n, left_heel=[(10, 30)])
+    phases = cp.contact_phases(np.arange(n), c, j, 30.0, ground_heights=(0.075, 0.015),
+                               max_lift=0.0)
+    (ph,) = phases
+    assert ph.pinned[2] == 0.075  # captured ankle at 0.08: put on the ground
+    target, influence, turn = cp.lock_targets(np.arange(n), j, phases, 30.0, "left")
+    inside = slice(ph.first, ph.last + 1)
+    assert np.allclose(target[inside], ph.pinned)
+    assert np.all(influence[inside] == 1.0)
+    assert np.allclose(turn, 0.0)
+    # far from the phase the target follows the animated ankle with no influence
+    ankle = j[:, cp.LEG_JOINTS["left"][2]]
+    assert np.all(influence[:5] == 0) and np.allclose(target[:5], ankle[:5])
+    assert np.all(influence[36:] == 0) and np.allclose(target[36:], ankle[36:])
+    # the right foot has no contact
+    t_r, w_r, _ = cp.lock_targets(np.arange(n), j, phases, 30.0, "right")
+    assert np.all(w_r == 0) and np.allclose(t_r, j[:, cp.LEG_JOINTS["right"][2]])
+
+
+def test_ramps_are_smooth_and_last_the_same_time_at_any_frame_rate():
+    for fps in (30.0, 60.0):
+        n = int(2 * fps)
+        a, b = int(0.5 * fps), int(1.5 * fps)
+        c = _contact(n, right_heel=[(a, b)])
+        j = _joints(n, drift=0.002)
+        phases = cp.contact_phases(np.arange(n), c, j, fps)
+        _, w, _ = cp.lock_targets(np.arange(n), j, phases, fps, "right", ramp_seconds=0.2,
+                                  max_speed=100.0)
+        ramp = int(round(0.2 * fps))
+        rising = w[a - ramp - 1:a + 1]
+        assert rising[0] == 0 and rising[-1] == 1
+        assert np.all(np.diff(rising) > 0)  # monotonic in
+        assert np.all(np.diff(w[b:b + ramp + 2]) < 0) and w[b + ramp + 1] == 0  # and out
+        assert np.max(np.abs(np.diff(w))) < 2.0 / ramp  # no step
+
+
+def test_heel_to_toe_roll_chains_without_a_jump():
+    n = 40
+    j = _joints(n, drift=0.003)
+    ankle, ball = cp.LEG_JOINTS["left"][2], cp.LEG_JOINTS["left"][3]
+    j[20:, ankle, 2] += 0.01 * np.arange(20)  # heel rises about the ball
+    c = _contact(n, left_heel=[(5, 19)], left_toe=[(5, 30)])
+    phases = cp.contact_phases(np.arange(n), c, j, 30.0)
+    assert [(p.point, p.start, p.end, p.chained) for p in phases] == [
+        ("heel", 5, 19, False), ("toe", 20, 30, True)]
+    target, influence, _ = cp.lock_targets(np.arange(n), j, phases, 30.0, "left")
+    offset = target - j[:, ankle]
+    # the ball stays where the heel phase's correction put it on the roll; the correction is
+    # continuous
+    assert np.allclose((j[:, ball] + offset)[20:31], (j[20, ball] + offset[19]), atol=1e-12)
+    assert np.max(np.linalg.norm(np.diff(offset[5:31], axis=0), axis=1)) < 0.0031
+    assert np.all(influence[5:31] == 1)
+
+
+def test_unreachable_target_turns_the_foot_about_the_ball_and_never_overextends():
+    n = 30
+    j = _joints(n)
+    hip, knee, ankle, ball = cp.LEG_JOINTS["left"]
+    j[:, [hip, knee, ankle, ball], 1] -= 0.02 * np.arange(n)[:, None]  # the captured foot slides
+    # along with the body
+    phases = cp.contact_phases(np.arange(n), _contact(n, left_toe=[(0, 29)]), j, 30.0)
+    reach = 0.4 + 0.43
+    target, _, turn = cp.lock_targets(np.arange(n), j, phases, 30.0, "left", reach=reach)
+    assert np.all(np.linalg.norm(target - j[:, hip], axis=1) <= 0.999 * reach + 1e-9)
+    moved = np.linalg.norm(turn, axis=1) > 1e-6
+    assert moved.any()
+    # where turned, the ankle stays a foot's length from the pinned ball
+    foot = np.linalg.norm(j[0, ankle] - j[0, ball])
+    pin = phases[0].pinned
+    reachable = np.linalg.norm(j[:, hip] - pin, axis=1) < 0.999 * reach + foot
+    ok = moved & reachable
+    assert ok.any()
+    assert np.allclose(np.linalg.norm(target[ok] - pin, axis=1), foot)
+
+
+def test_pole_in_front_of_the_bent_knee():
+    j = _joints(3)
+    knee = cp.LEG_JOINTS["left"][1]
+    j[:, knee, 1] = [-0.1, -0.001, 0.0]  # bent forward (-y), nearly straight, straight
+    poles = cp.pole_positions(j, "left", distance=0.5)
+    assert np.allclose(np.linalg.norm(poles - j[:, knee], axis=1), 0.5)
+    assert np.all(poles[:, 1] - j[:, knee, 1] < -0.3)  # in front (-y), also on a straight leg
+
+
+def test_a_large_correction_is_released_more_slowly():
+    n = 60
+    j = _joints(n, drift=0.01)  # 1 cm per frame: the pin ends up far from the animated foot
+    phases = cp.contact_phases(np.arange(n), _contact(n, left_heel=[(10, 29)]), j, 30.0)
+    _, w, _ = cp.lock_targets(np.arange(n), j, phases, 30.0, "left", ramp_seconds=0.1)
+    assert np.count_nonzero((w > 0) & (w < 1)) > 2 * 3  # longer than the two 3-frame ramps
