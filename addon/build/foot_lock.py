@@ -260,3 +260,31 @@ def bake_foot_lock(arm: bpy.types.Object, scene=None) -> dict:
     remove_foot_lock(arm)
     arm[STATE] = "baked"
     return {"frames": int(len(frames))}
+
+
+def locked_joints(person, fps: float, **options) -> np.ndarray:
+    """(N, 24, 3) world joints of ``person`` with the foot lock applied, evaluated by Blender.
+
+    Builds a throw-away armature in the current scene and removes it again: for benchmarks, which
+    score these joints in place of the file's (e.g. foot sliding after the lock).
+    """
+    from .armature import build_person
+
+    collection = bpy.data.collections.new("videomocap foot lock probe")
+    bpy.context.scene.collection.children.link(collection)
+    try:
+        arm = build_person(person, collection, fps, name="videomocap foot lock probe")
+        plan = apply_foot_lock(arm, person, fps, **options)
+        pose = evaluated_pose_matrices(arm, plan["frames"])
+        mw = np.array(arm.matrix_world)
+        return pose[:, :, :3, 3] @ mw[:3, :3].T + mw[:3, 3]
+    finally:
+        for obj in list(collection.objects):
+            action = obj.animation_data.action if obj.animation_data else None
+            data = obj.data
+            bpy.data.objects.remove(obj)
+            if action is not None and action.users == 0:
+                bpy.data.actions.remove(action)
+            if data is not None and data.users == 0:
+                bpy.data.armatures.remove(data)
+        bpy.data.collections.remove(collection)

@@ -157,3 +157,11 @@ def test_ten_thousand_frames_build_and_lock_fast():
           f"({len(plan['phases'])} phases)")
     assert len(plan["phases"]) > 100
     assert total < 10.0  # target 2 s; loose for noisy CI machines
+
+
+def test_locked_joints_for_the_bench_leave_nothing_behind():
+    motion = _march(60)
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    joints = fl.locked_joints(motion.people[0], 30.0)
+    assert joints.shape == (60, 24, 3)
+    assert len(bpy.data.objects) == 0 and len(bpy.data.actions) == 0
