@@ -87,9 +87,11 @@ def describe_appearance(frame_rgb: np.ndarray, keypoints2d: np.ndarray,
     return out.reshape(len(kp_all), DIM)
 
 
-def appearance_distance(a: np.ndarray, b: np.ndarray, min_weight: float = 0.2) -> np.ndarray:
+def appearance_distance(a: np.ndarray, b: np.ndarray, min_weight: float = 0.2,
+                        coverage: bool = False):
     """(A, DIM), (B, DIM) -> (A, B) mean colour distance (Lab units, lightness halved) over the
-    parts both descriptors see; NaN where they share no part."""
+    parts both descriptors see; NaN where they share no part. With ``coverage``, also the
+    (A, B) share of parts (0..1, weighted by how much of each was seen) the distance rests on."""
     a = np.asarray(a, np.float64).reshape(-1, NUM_PARTS, 4)
     b = np.asarray(b, np.float64).reshape(-1, NUM_PARTS, 4)
     scale = np.array([0.5, 1.0, 1.0])
@@ -99,4 +101,5 @@ def appearance_distance(a: np.ndarray, b: np.ndarray, min_weight: float = 0.2) -
     wgt = np.where(wgt >= min_weight, wgt, 0.0)
     total = wgt.sum(-1)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(total > 0, (d * wgt).sum(-1) / np.maximum(total, 1e-9), np.nan)
+        dist = np.where(total > 0, (d * wgt).sum(-1) / np.maximum(total, 1e-9), np.nan)
+    return (dist, total / NUM_PARTS) if coverage else dist

@@ -27,6 +27,7 @@ from .appearance import NUM_PARTS, appearance_distance
 
 # landmarks that describe a pose (shoulders, elbows, wrists, hips, knees, ankles)
 POSE_JOINTS = np.array([11, 12, 13, 14, 15, 16, 23, 24, 25, 26, 27, 28])
+GROW = [0.5, 0.25, 0.3]  # growth of the location interval per unseen second (x, y in heights; log h)
 
 
 @dataclass
@@ -55,6 +56,9 @@ class TrackerSettings:
     loc_gate: float = 3.5  # location distance in prediction-interval units
     app_scale: float = 6.0  # Lab units per unit of cost
     app_gate: float = 14.0  # Lab units: a larger mean colour difference refuses the match
+    app_unknown: float = 1.0  # cost of the share of parts that cannot be compared
+    reid_seconds: float = 0.5  # unseen longer than this: matching needs reid_coverage
+    reid_coverage: float = 0.5  # share of body parts seen on both sides
     pose_scale: float = 0.15  # metres per unit of cost
     cost_gate: float = 12.0
     app_blend_seconds: float = 0.5  # time constant of the appearance average
@@ -87,7 +91,7 @@ class _Live:
             mean, resid, spread = _robust_line(h[:, 0], h[:, 1:], t)
         # prediction interval: fit residuals and slope uncertainty, widened with unseen time
         base = np.array([0.08 * height, 0.06 * height, 0.06])
-        grow = np.array([0.5 * height, 0.25 * height, 0.3]) * dt
+        grow = np.array([GROW[0] * height, GROW[1] * height, GROW[2]]) * dt
         sigma = np.sqrt(base ** 2 + resid ** 2 * (1.0 + spread) + grow ** 2)
         if dt > 1.0:  # do not trust a straight line far beyond what was seen: damp the motion
             mean = last + (mean - last) * (1.0 / dt)
@@ -151,7 +155,7 @@ def _cost_matrix(live: list[_Live], t: float, boxes: np.ndarray, poses: list,
     if app is not None:
         tracks_app = np.stack([tr.app.reshape(-1) if tr.app is not None
                                else np.zeros(NUM_PARTS * 4) for tr in live])
-        app_d = appearance_distance(tracks_app, app)
+        app_d, app_cov = appearance_distance(tracks_app, app, coverage=True)
     for i, tr in enumerate(live):
         mean, sigma = tr.predict(t, cfg.history_seconds)
         z = (locs - mean) / sigma
@@ -159,10 +163,13 @@ def _cost_matrix(live: list[_Live], t: float, boxes: np.ndarray, poses: list,
         loc_ok = np.sqrt(d2) <= cfg.loc_gate
         c = 0.5 * d2
         if app_d is not None:
-            a = app_d[i]
-            known = np.isfinite(a)
-            c = c + np.where(known, a / cfg.app_scale, 1.0)
-            loc_ok &= ~(known & (a > cfg.app_gate))
+            # colours compared on the parts both sides saw; the unseen share costs as a
+            # middling difference. After a long absence, re-identify only on enough evidence.
+            a, cov = np.nan_to_num(app_d[i], nan=0.0), app_cov[i]
+            c = c + cov * a / cfg.app_scale + (1.0 - cov) * cfg.app_unknown
+            loc_ok &= ~((cov > 0) & (a > cfg.app_gate))
+            if tr.app is not None and t - tr.last_t > cfg.reid_seconds:
+                loc_ok &= cov >= cfg.reid_coverage
         if tr.pose is not None:
             pd = np.array([np.linalg.norm(p - tr.pose, axis=1).mean() for p in poses])
             c = c + pd / cfg.pose_scale
