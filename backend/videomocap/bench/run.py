@@ -149,6 +149,21 @@ def tracking_of_scene(motion, gt: dict) -> dict:
     return tracking_scores(truth, pred)
 
 
+def _foot_sliding_after_lock(person, gt: dict, motion, g: int) -> float:
+    """FS of the joints Blender evaluates once the foot lock is on (what the animator gets)."""
+    import dataclasses
+
+    import bpy
+
+    from videomocap_addon.build.foot_lock import locked_joints
+
+    from .evaluate import score_person
+
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    locked = dataclasses.replace(person, joints=locked_joints(person, float(motion.fps)))
+    return score_person(locked, gt, motion, person_index=g)["FS"]
+
+
 def score_scene(spec: SceneSpec, video: Path, gt_path: Path) -> dict:
     from ..pipeline import capture
     from .evaluate import load_ground_truth, score_person
@@ -161,6 +176,7 @@ def score_scene(spec: SceneSpec, video: Path, gt_path: Path) -> dict:
     rows = []
     for g, person in _match_people(motion, gt):
         s = score_person(person, gt, motion, person_index=g)
+        s["FS locked"] = _foot_sliding_after_lock(person, gt, motion, g)
         true = gt["contact"] if gt["contact"].ndim == 2 else gt["contact"][:, g]
         frames = person.frame_ids[person.frame_ids < len(true)]
         s["contact agree %"] = 100.0 * float(
@@ -173,7 +189,7 @@ def score_scene(spec: SceneSpec, video: Path, gt_path: Path) -> dict:
               "fps": n_frames / seconds, "IDF1": track["IDF1"], "IDSW": track["IDSW"],
               "MOTA": track["MOTA"]}
     keys = ("MPJPE", "PA-MPJPE", "Accel", "W-MPJPE100", "WA-MPJPE100", "RTE%", "Jitter", "FS",
-            "contact agree %")
+            "FS locked", "contact agree %")
     for k in keys:
         vals = [r[k] for r in rows if np.isfinite(r[k])]
         result[k] = float(np.mean(vals)) if vals else float("nan")
@@ -181,8 +197,8 @@ def score_scene(spec: SceneSpec, video: Path, gt_path: Path) -> dict:
 
 
 COLUMNS = ("scene", "camera", "people_found", "frames", "MPJPE", "PA-MPJPE", "Accel",
-           "W-MPJPE100", "WA-MPJPE100", "RTE%", "Jitter", "FS", "contact agree %", "IDF1", "IDSW",
-           "MOTA", "fps")
+           "W-MPJPE100", "WA-MPJPE100", "RTE%", "Jitter", "FS", "FS locked", "contact agree %",
+           "IDF1", "IDSW", "MOTA", "fps")
 
 
 def _fmt(v) -> str:
@@ -282,7 +298,9 @@ onto a MakeHuman body (Blender Workbench, 640x480, 30 fps), captured by `videomo
 default settings, and scored against the renderer's ground truth with the metrics of DESIGN §6
 (`backend/videomocap/bench/metrics.py`). MPJPE, PA-MPJPE and Accel are computed in each side's own
 camera frame after pelvis alignment; W/WA-MPJPE100, RTE, Jitter and FS on world joints. Millimetres,
-m/s² (Accel), 10 m/s³ (Jitter), percent of path length (RTE). The ground-truth skeleton is the
+m/s² (Accel), 10 m/s³ (Jitter), percent of path length (RTE). "FS locked" is foot sliding of the
+joints Blender evaluates with the contact-driven foot lock on (what `videomocap blend` builds); the
+other columns score the motion file. The ground-truth skeleton is the
 MakeHuman `cmu_mb` rig's, ours is the SMPL-topology template: joint placement differs by a few
 centimetres by definition (see `bench/scene.py` for the mapping).
 
