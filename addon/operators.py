@@ -31,9 +31,6 @@ DEVICE_ITEMS = [
     ("cpu", "CPU", "Run the backend on the processor"),
     ("cuda", "CUDA GPU", "Run the backend on an NVIDIA GPU (needs the CUDA build of PyTorch)"),
 ]
-PALETTE = [(0.85, 0.45, 0.15, 1), (0.2, 0.55, 0.85, 1), (0.35, 0.75, 0.3, 1),
-           (0.8, 0.3, 0.6, 1), (0.9, 0.8, 0.2, 1), (0.5, 0.4, 0.8, 1)]
-
 
 class Runtime:
     """What the panel and status bar show; one capture at a time."""
@@ -84,24 +81,14 @@ def _redraw(context=None) -> None:
 
 def build_motion(context, motion, name: str, foot_lock: bool = True) -> dict:
     """Build a capture into the current scene; on any error, remove what was created and re-raise."""
-    from .build.armature import key_visibility
-    from .build.body_proxy import create_body_proxy
-    from .build.scene import build_capture
+    from .build.capture import build_full_capture
 
     objects_before = set(bpy.data.objects)
     collections_before = set(bpy.data.collections)
     if context.object is not None and context.object.mode != "OBJECT":
         bpy.ops.object.mode_set(mode="OBJECT")
     try:
-        built = build_capture(motion, name, context.scene)
-        bodies = []
-        for i, (arm, person) in enumerate(zip(built["armatures"], motion.people)):
-            body = create_body_proxy(arm, built["collection"], PALETTE[i % len(PALETTE)])
-            key_visibility(body, person.frame_ids, motion.fps)
-            # Recorded for the foot-lock builder; contact-locked IK is not applied by this version.
-            arm["videomocap_foot_lock"] = bool(foot_lock)
-            bodies.append(body)
-        built["bodies"] = bodies
+        built = build_full_capture(motion, name, context.scene, foot_lock=foot_lock)
     except Exception:
         for ob in set(bpy.data.objects) - objects_before:
             bpy.data.objects.remove(ob)

@@ -49,28 +49,13 @@ def blend(motion_path, output, fbx=None, bvh=None, glb=None, preview=None, video
     import bpy
 
     from videomocap_addon.build import export
-    from videomocap_addon.build.armature import key_visibility
-    from videomocap_addon.build.body_proxy import create_body_proxy
-    from videomocap_addon.build.scene import build_capture
+    from videomocap_addon.build.capture import build_full_capture
 
     bpy.ops.wm.read_factory_settings(use_empty=True)
     scene = bpy.context.scene
     name = f"Capture {Path(motion.meta.get('video', Path(motion_path).name)).stem}"
-    built = build_capture(motion, name, scene)
-    built["foot_lock"] = foot_lock
+    built = build_full_capture(motion, name, scene, foot_lock=foot_lock)
     scene["videomocap_foot_lock"] = bool(foot_lock)  # the switch, as the .blend records it
-    if foot_lock:
-        from videomocap_addon.build.foot_lock import apply_foot_lock
-
-        for arm, person in zip(built["armatures"], motion.people):
-            apply_foot_lock(arm, person, float(motion.fps))
-    palette = [(0.85, 0.45, 0.15, 1), (0.2, 0.55, 0.85, 1), (0.35, 0.75, 0.3, 1),
-               (0.8, 0.3, 0.6, 1), (0.9, 0.8, 0.2, 1), (0.5, 0.4, 0.8, 1)]
-    bodies = [create_body_proxy(a, built["collection"], palette[i % len(palette)])
-              for i, a in enumerate(built["armatures"])]
-    for body, person in zip(bodies, motion.people):
-        key_visibility(body, person.frame_ids, motion.fps)
-    built["bodies"] = bodies
     export.save_blend(output)
     if fbx:
         export.export_fbx(fbx, built["collection"])
