@@ -168,3 +168,19 @@ def test_describe_appearance_samples_body_part_colours():
     dist = appearance_distance(d[:1].reshape(1, -1), d.reshape(2, -1))
     assert dist[0, 0] == 0 and dist[0, 1] == 0  # parts seen by only one side are ignored
     assert describe_appearance(img, np.zeros((0, 33, 3))).shape == (0, DIM)
+
+
+def test_one_jumping_turning_person_stays_one_track():
+    # box height and width swing from frame to frame (limbs), the body jumps and tumbles:
+    # alone in view, the person must never be split into two tracks
+    rng = np.random.default_rng(0)
+    frames = []
+    for i in range(120):
+        t = i / 30.0
+        h = 200 * (1 + 0.15 * np.sin(7 * t)) * (0.6 if 50 <= i < 70 else 1.0)  # crouch / invert
+        w = 70 * (1 + 0.4 * abs(np.sin(5 * t))) * (2.5 if 50 <= i < 70 else 1.0)
+        cx = 200 + 80 * t + rng.normal(0, 3)
+        bottom = 400 - 60 * max(0.0, np.sin(np.pi * (t - 1.0) / 0.6)) * (1.0 <= t < 1.6)  # 0.5 m
+        frames.append(_frame(i, [[cx - w / 2, bottom - h, cx + w / 2, bottom]]))
+    tracks = track_people(frames, 30.0)
+    assert len(tracks) == 1 and len(tracks[0].frame_ids) == 120

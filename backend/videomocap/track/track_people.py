@@ -28,6 +28,7 @@ from .appearance import NUM_PARTS, appearance_distance
 # landmarks that describe a pose (shoulders, elbows, wrists, hips, knees, ankles)
 POSE_JOINTS = np.array([11, 12, 13, 14, 15, 16, 23, 24, 25, 26, 27, 28])
 GROW = [0.5, 0.25, 0.3]  # growth of the location interval per unseen second (x, y in heights; log h)
+BASE = [0.1, 0.1, 0.15]  # floor of the location interval (x, y in heights; log h)
 
 
 @dataclass
@@ -90,7 +91,7 @@ class _Live:
         else:
             mean, resid, spread = _robust_line(h[:, 0], h[:, 1:], t)
         # prediction interval: fit residuals and slope uncertainty, widened with unseen time
-        base = np.array([0.08 * height, 0.06 * height, 0.06])
+        base = np.array([BASE[0] * height, BASE[1] * height, BASE[2]])
         grow = np.array([GROW[0] * height, GROW[1] * height, GROW[2]]) * dt
         sigma = np.sqrt(base ** 2 + resid ** 2 * (1.0 + spread) + grow ** 2)
         if dt > 1.0:  # do not trust a straight line far beyond what was seen: damp the motion
@@ -124,7 +125,7 @@ def _robust_line(t: np.ndarray, y: np.ndarray, t_new: float):
 
 def _location(box: np.ndarray) -> np.ndarray:
     return np.array([0.5 * (box[0] + box[2]), 0.5 * (box[1] + box[3]),
-                     np.log(max(box[3] - box[1], 1.0))])
+                     np.log(max(box[3] - box[1], box[2] - box[0], 1.0))])
 
 
 def _pose(kp3d: np.ndarray) -> np.ndarray:
