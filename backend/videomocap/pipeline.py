@@ -37,6 +37,13 @@ class CaptureSettings:
     fit_iterations: int = 160
 
 
+def _people_per_frame(max_people: int | None) -> int:
+    """How many people the detector follows per frame. ``--max-people`` keeps the N people seen
+    longest *after* tracking, so the detector must see more than N: with a cap of N per frame, a
+    crowd would hand the N slots to different people from frame to frame."""
+    return 8 if max_people is None else max(4, 2 * max_people)
+
+
 def check_output_path(path: str | os.PathLike) -> Path:
     """Fail early, before any work, if the output cannot be written."""
     out = Path(path)
@@ -121,7 +128,7 @@ def capture(video: str | os.PathLike, output: str | os.PathLike,
             report({"stage": "detect", "done": done, "total": total})
 
     detections = detect_people(frames(), info.fps,
-                               max_people=settings.max_people or 4, progress=on_frame)
+                               max_people=_people_per_frame(settings.max_people), progress=on_frame)
     timings["decode+detect"] = time.perf_counter() - t0
     n_frames_read = len(detections)
     if not any(d.num_people for d in detections):
