@@ -500,11 +500,12 @@ def add_camera(pos: np.ndarray, R_cv: np.ndarray, lens: float, sensor: float):
     q = quat_from_matrix(R_cv @ gt.BLENDER_TO_CV)
     from .retarget import continuous_quats
     q = continuous_quats(q[:, None])[:, 0]
-    for f in range(len(pos)):
-        cam.location = pos[f].tolist()
-        cam.rotation_quaternion = q[f].tolist()
-        cam.keyframe_insert("location", frame=f + 1)
-        cam.keyframe_insert("rotation_quaternion", frame=f + 1)
+    from videomocap_addon.build.keys import CurveWriter
+
+    frames = np.arange(1, len(pos) + 1)
+    writer = CurveWriter(cam, "Camera path")
+    writer.add("location", frames, np.asarray(pos))
+    writer.add("rotation_quaternion", frames, np.asarray(q))
     return cam
 
 
