@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import re
 import sys
 import time
@@ -619,14 +620,9 @@ def generate(mocap: Path | list[Path], out: Path, camera: str = "static", seed: 
     contact = gt.contact_labels(cpts, rest_h)
     K = np.repeat(K1[None], F, 0)
     src_desc = f"{mocap.name} frames {src_frames[0]}-{src_frames[-1]} of {f0}-{f1} @ {src_fps:.2f} fps"
-    gt_path = out.with_name(out.name[: -len(out.suffix)] + ".gt.npz") if out.suffix else out.with_suffix(".gt.npz")
-    gt.save_gt(gt_path, fps=FPS, image_size=(width, height), K=K, cam_R=Rs, cam_t=ts,
-               joints=joints, contact=contact, boxes=boxes, source=src_desc, visible=visible)
-
-    t1 = time.time()
-    if render:
-        _render_video(out, crf)
-    t_render = time.time() - t1
+    gt_path, t1, t_render = _write_outputs(
+        out, render, crf, fps=FPS, image_size=(width, height), K=K, cam_R=Rs, cam_t=ts,
+        joints=joints, contact=contact, boxes=boxes, source=src_desc, visible=visible)
     info = {
         "frames": F, "src_frames": (src_frames[0], src_frames[-1]), "src_fps": src_fps,
         "scale": res["scale"], "hips_height_rest": float(rig.rest_head[rig.names.index("Hips")][2]),
@@ -641,7 +637,6 @@ def generate(mocap: Path | list[Path], out: Path, camera: str = "static", seed: 
 
 
 # ============================================================================ several people
-import os
 _DEBUG = bool(os.environ.get("VIDEOMOCAP_LAYOUT_DEBUG"))
 OCCLUDED = 0.03  # a body with less than this fraction of its silhouette visible counts as hidden
 
@@ -1019,13 +1014,9 @@ def generate_multi(mocaps: list[Path], out: Path, camera: str, seed: int, start_
         for k, p in enumerate(persons)], 1)
     hid = hidden_interval(visible[:, 1], plan["tc"])
     src_desc = " | ".join(f"person {k}: {p['source']}" for k, p in enumerate(persons))
-    gt_path = out.with_name(out.name[: -len(out.suffix)] + ".gt.npz") if out.suffix else out.with_suffix(".gt.npz")
-    gt.save_gt(gt_path, fps=FPS, image_size=(width, height), K=K, cam_R=Rs, cam_t=ts,
-               joints=joints, contact=contact, boxes=boxes, source=src_desc, visible=visible)
-    t1 = time.time()
-    if render:
-        _render_video(out, crf)
-    t_render = time.time() - t1
+    gt_path, t1, t_render = _write_outputs(
+        out, render, crf, fps=FPS, image_size=(width, height), K=K, cam_R=Rs, cam_t=ts,
+        joints=joints, contact=contact, boxes=boxes, source=src_desc, visible=visible)
     info = {
         "frames": F, "people": P, "heights": [round(h, 3) for h in heights],
         "widths": [round(w, 3) for w in widths], "tc": plan["tc"],
@@ -1045,6 +1036,19 @@ def _visibility(uvz: list[np.ndarray], faces: np.ndarray, width: int, height: in
     """gt.silhouette_visibility measured on a 640 px wide image, whatever the video size."""
     s = 640.0 / width
     return gt.silhouette_visibility([u * [s, s, 1.0] for u in uvz], faces, 640, int(round(height * s)))
+
+
+def _write_outputs(out: Path, render: bool, crf: str, **gt_arrays) -> tuple[Path, float, float]:
+    """Write OUT.gt.npz beside the video, then render the video unless asked not to.
+
+    Returns the GT path, the time the render started and how long it took.
+    """
+    gt_path = out.with_name(out.name[: -len(out.suffix)] + ".gt.npz") if out.suffix else out.with_suffix(".gt.npz")
+    gt.save_gt(gt_path, **gt_arrays)
+    t1 = time.time()
+    if render:
+        _render_video(out, crf)
+    return gt_path, t1, time.time() - t1
 
 
 def _render_video(out: Path, crf: str):
