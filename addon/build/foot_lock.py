@@ -23,7 +23,6 @@ import bpy
 import numpy as np
 
 from ..core import contact_phases as cp
-from ..core import pose_keys
 from ..core.shared import rotations, skeleton
 from .armature import FRAME_OFFSET, rest_matrices
 from .keys import CurveWriter

@@ -7,10 +7,8 @@ result is the one an animator gets from the "Capture from video" button.
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
-import numpy as np
 
 from .errors import CaptureError
 from .motion_file import load
