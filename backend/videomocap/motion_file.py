@@ -40,6 +40,14 @@ class PersonMotion:
     contact: np.ndarray  # (N, 4) probabilities, CONTACT_NAMES order
     keypoints2d: np.ndarray  # (N, K, 3) x, y, confidence as detected
     confidence: np.ndarray  # (N,)
+    #: (N,) uint8 how each frame was obtained: 0 detected, 1 recovered (found only by searching
+    #: where the lost person should be), 2 filled (interpolated across a short gap). Optional in
+    #: files (older ones lack it: all detected).
+    frame_source: np.ndarray | None = None
+
+    def __post_init__(self):
+        if self.frame_source is None:
+            self.frame_source = np.zeros(len(self.frame_ids), np.uint8)
 
 
 @dataclass
@@ -78,6 +86,10 @@ _PERSON_SCHEMA = {
     "keypoints2d": (np.float32, ("N", None, 3)),
     "confidence": (np.float32, ("N",)),
 }
+# optional per-person entries (name -> dtype, shape); absent in files that predate them
+_PERSON_OPTIONAL = {
+    "frame_source": (np.uint8, ("N",)),
+}
 
 
 def _check_shape(name: str, arr: np.ndarray, shape: tuple, sizes: dict) -> None:
@@ -107,7 +119,7 @@ def validate(motion: Motion) -> None:
             raise MotionFileError(f"Person {p.person_id} appears twice.")
         seen.add(p.person_id)
         psizes: dict = {}
-        for name, (_, shape) in _PERSON_SCHEMA.items():
+        for name, (_, shape) in {**_PERSON_SCHEMA, **_PERSON_OPTIONAL}.items():
             _check_shape(f"p{p.person_id}/{name}", np.asarray(getattr(p, name)), shape, psizes)
             if not np.all(np.isfinite(getattr(p, name))):
                 raise MotionFileError(f"'p{p.person_id}/{name}' contains NaN or infinite values.")
@@ -133,7 +145,7 @@ def save(motion: Motion, path: str | os.PathLike) -> Path:
         "meta": np.array(json.dumps(motion.meta, sort_keys=True)),
     }
     for p in motion.people:
-        for name, (dtype, _) in _PERSON_SCHEMA.items():
+        for name, (dtype, _) in {**_PERSON_SCHEMA, **_PERSON_OPTIONAL}.items():
             arrays[f"p{p.person_id}/{name}"] = np.asarray(getattr(p, name), dtype=dtype)
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
@@ -180,6 +192,9 @@ def load(path: str | os.PathLike) -> Motion:
             if key not in arrays:
                 raise MotionFileError(f"{path.name} lacks '{key}'.")
             fields[name] = arrays[key]
+        for name in _PERSON_OPTIONAL:
+            if f"p{pid}/{name}" in arrays:
+                fields[name] = arrays[f"p{pid}/{name}"]
         people.append(PersonMotion(person_id=int(pid), **fields))
     try:
         meta = json.loads(str(arrays.get("meta", "{}")))

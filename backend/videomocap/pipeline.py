@@ -87,7 +87,7 @@ def capture(video: str | os.PathLike, output: str | os.PathLike,
     from .temporal.smooth import smooth_fit, smooth_landmarks
     from .track.appearance import describe_appearance
     from .track.track_people import track_people
-    from .video import probe_video, read_frames
+    from .video import probe_video, read_ahead, read_frames
     from .world.ground import fit_world_frame, foot_contacts
 
     settings = settings or CaptureSettings()
@@ -117,7 +117,7 @@ def capture(video: str | os.PathLike, output: str | os.PathLike,
     appearance: list = []  # per frame: (P, D) colours sampled at each person's body parts
 
     def frames():
-        for index, frame in read_frames(video, settings.start, end):
+        for index, frame in read_ahead(read_frames(video, settings.start, end)):
             current["rgb"] = frame
             yield index, frame
 
@@ -187,6 +187,7 @@ def capture(video: str | os.PathLike, output: str | os.PathLike,
             contact=contact,
             keypoints2d=track.keypoints2d,
             confidence=np.mean(targets.confidence, axis=1),
+            frame_source=track.frame_source,
         ))
     timings["world"] = time.perf_counter() - t0
     report({"stage": "world", "done": 1, "total": 1})

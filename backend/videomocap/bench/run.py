@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import CaptureError
-from .suites import GENERATOR_VERSION, SUITES, SceneSpec
+from .suites import GENERATOR_VERSION, GENERATOR_VERSION_MULTI, SUITES, SceneSpec
 
 
 
@@ -47,6 +47,8 @@ def scene_key(spec: SceneSpec, mocap: Path) -> str:
     for extra in spec.more_mocap:
         h.update((mocap.parents[1] / extra).read_bytes())
     h.update(str(GENERATOR_VERSION).encode())
+    if spec.people > 1:
+        h.update(f"multi{GENERATOR_VERSION_MULTI}".encode())
     return h.hexdigest()[:12]
 
 

@@ -833,27 +833,35 @@ def plan_layout(hips: list[np.ndarray], verts: list[np.ndarray], faces: np.ndarr
         n_eval += 1
         lo, hi = max(0, tc - win), min(F, tc + win + 1)
 
-        def hidden(exact):
-            vis = np.ones(F)
-            for f in range(lo, hi):
+        def hidden(exact, frames):
+            vis = np.ones((F, P))
+            for f in frames:
                 uv = []
                 for k in range(P):
                     wv = verts[k][f] @ _rz(theta[k]).T + shift[k]
                     uv.append(gt.project(wv[None], (K if exact else Ks)[None], R[f:f + 1], pos[f:f + 1])[0])
                 vis[f] = (_visibility(uv, faces, width, height) if exact
-                          else gt.silhouette_visibility(uv, None, ws, hs))[1]
-            return hidden_interval(vis, tc, OCCLUDED if exact else 0.6 * OCCLUDED), vis
+                          else gt.silhouette_visibility(uv, None, ws, hs))
+            return hidden_interval(vis[:, 1], tc, OCCLUDED), vis
 
-        (a, b), vis = hidden(False)
+        # coarse over the whole clip: besides the one hidden spell, everybody must be mostly in
+        # view (a person walking behind another for seconds makes no crossing; version 2's
+        # layouts had that, see GENERATOR_VERSION_MULTI)
+        (a, b), vis = hidden(False, range(F))
         dur = (b - a + 1) / FPS
-        if 0.5 <= dur <= 1.6:
-            (a, b), vis = hidden(True)
+        around = np.zeros(F, bool)
+        around[max(0, a - FPS // 2):b + FPS // 2 + 1] = True
+        partly = float(((vis[:, 1:] < 0.5).any(axis=1) & ~around).sum()) / FPS
+        if 0.4 <= dur <= 1.6 and partly < 0.75:
+            (a, b), vis = hidden(True, range(lo, hi))
             dur = (b - a + 1) / FPS
         else:
             dur += 10.0  # not measured exactly: worse than any exact one
         if _DEBUG:
-            log(f"eval {n_eval}: tc {tc} dA {dA:.1f} dB {dB:.1f} rough {rough} hidden {a}-{b} {dur:.2f}s min vis {vis.min():.3f} cross {crossing}")
-        score = abs(dur - 1.0) + (1.0 if a == lo or b == hi - 1 else 0.0) + (0.0 if crossing else 0.5)
+            log(f"eval {n_eval}: tc {tc} dA {dA:.1f} dB {dB:.1f} rough {rough} hidden {a}-{b} {dur:.2f}s "
+                f"partly {partly:.2f}s min vis {vis[:, 1].min():.3f} cross {crossing}")
+        score = (abs(dur - 1.0) + (1.0 if a == lo or b == hi - 1 else 0.0) + (0.0 if crossing else 0.5)
+                 + partly)
         if best is None or score < best["score"]:
             best = {"crossing": crossing, "theta": theta, "shift": shift, "cam_pos": pos, "cam_R": R, "tc": tc,
                     "hidden": (a, b), "score": score, "tries": _ + 1, "evaluated": n_eval}

@@ -40,7 +40,8 @@ from __future__ import annotations
 import logging
 import math
 import os
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
 import numpy as np
@@ -90,9 +91,9 @@ _BOX_PAD = 0.10  # fraction of the landmark box size added on every side
 _CROP_SCALE = 1.4  # tracked crop side / longer side of the previous box
 _MIN_CROP = 96  # px
 _MIN_TILE = 160  # px
-_TILE_FRACTION = 1.0 / 3.0  # tile side / short side of the frame
-_TILE_STRIDE = 2.0 / 3.0  # stride / tile side (1/3 overlap)
+_TILE_SCALES = ((0.75, 1.0 / 3.0), (0.5, 0.5))  # (tile side / short side, stride / side)
 _RESCAN_SECONDS = 1.0  # video mode: the whole frame is re-scanned about this often
+_LOST_SECONDS = 1.0  # a person not found is searched for at their predicted place this long
 _DUP_IOU = 0.5
 _DUP_KP = 0.25  # mean torso-keypoint distance / torso size under which two poses are one person
 _TORSO = (11, 12, 23, 24)
@@ -109,6 +110,13 @@ class FrameDetections:
     keypoints3d: np.ndarray  # (P, 33, 3) float32: world landmarks, metres, hip-centred
     boxes: np.ndarray  # (P, 4) float32: x0, y0, x1, y1 pixels
     scores: np.ndarray  # (P,) float32
+    #: (P,) bool: found again by searching where a person lost in the frames before should be,
+    #: not by the scan or the crop of a person seen in the previous frame (less certain)
+    recovered: np.ndarray | None = None
+
+    def __post_init__(self):
+        if self.recovered is None:
+            self.recovered = np.zeros(len(self.scores), bool)
 
     @property
     def num_people(self) -> int:
@@ -122,6 +130,7 @@ class FrameDetections:
             keypoints3d=np.zeros((0, NUM_LANDMARKS, 3), np.float32),
             boxes=np.zeros((0, 4), np.float32),
             scores=np.zeros((0,), np.float32),
+            recovered=np.zeros((0,), bool),
         )
 
 
@@ -131,6 +140,23 @@ class _Pose:
     kp3d: np.ndarray  # (33, 3)
     box: np.ndarray  # (4,)
     score: float
+    recovered: bool = False
+    velocity: np.ndarray = field(default_factory=lambda: np.zeros(2, np.float32))  # px/ms
+
+
+@dataclass
+class _Lost:
+    """A person followed until recently but not found since ``seen_ms``: their box is searched
+    for at the place their last motion leads to, for up to ``_LOST_SECONDS``."""
+
+    pose: _Pose
+    velocity: np.ndarray  # (2,) px per ms of the box centre when last seen
+    seen_ms: int
+
+    def box_at(self, ms: int, width: int, height: int) -> np.ndarray:
+        dx, dy = self.velocity * (ms - self.seen_ms)
+        b = self.pose.box + np.array([dx, dy, dx, dy], np.float32)
+        return np.clip(b, 0, [width, height, width, height]).astype(np.float32)
 
 
 def _landmark_box(kp2d: np.ndarray, width: int, height: int) -> np.ndarray:
@@ -176,21 +202,29 @@ def _suppress(poses: list[_Pose], limit: int) -> list[_Pose]:
     return kept
 
 
-def _tiles(width: int, height: int) -> list[tuple[int, int, int, int]]:
-    """Overlapping square tiles (x0, y0, x1, y1) covering the frame, small enough to find people
-    about a sixth of the frame height tall; the full frame itself is scanned separately."""
-    side = int(round(max(_MIN_TILE, _TILE_FRACTION * min(width, height))))
-    if side >= min(width, height):
-        return []
-    stride = max(1, int(round(side * _TILE_STRIDE)))
+def _tiles(width: int, height: int, scales=None) -> list[tuple[int, int, int, int]]:
+    """Overlapping square tiles (x0, y0, x1, y1) covering the frame; the full frame itself is
+    scanned separately. Each scale is (side as a fraction of the short side, stride as a
+    fraction of the side): a tile of side s and stride d holds every person up to s - d tall
+    whole, and BlazePose's detector (224 px input) finds people down to about a fifth of s, so
+    the scales chain: full frame (people over ~1/3 of the frame), 3/4-side tiles (up to ~1/2
+    whole), 1/2-side tiles (up to ~1/4 whole, down to ~1/10 of the frame)."""
+    short = min(width, height)
+    out: list[tuple[int, int, int, int]] = []
+    for fraction, stride_fraction in (_TILE_SCALES if scales is None else scales):
+        side = int(round(max(_MIN_TILE, fraction * short)))
+        if side >= short:
+            continue
+        stride = max(1, int(round(side * stride_fraction)))
 
-    def starts(n: int) -> list[int]:
-        s = list(range(0, max(n - side, 0) + 1, stride))
-        if s[-1] + side < n:
-            s.append(n - side)
-        return s
+        def starts(n: int) -> list[int]:
+            s = list(range(0, max(n - side, 0) + 1, stride))
+            if s[-1] + side < n:
+                s.append(n - side)
+            return s
 
-    return [(x, y, x + side, y + side) for y in starts(height) for x in starts(width)]
+        out += [(x, y, x + side, y + side) for y in starts(height) for x in starts(width)]
+    return out
 
 
 class PoseDetector:
@@ -211,6 +245,7 @@ class PoseDetector:
         min_presence_confidence: float = 0.5,
         min_person_score: float = 0.3,
         bundle_path=None,
+        workers: int | None = None,
     ):
         if mode not in ("video", "image"):
             raise ValueError(f"mode must be 'video' or 'image', not {mode!r}")
@@ -239,9 +274,19 @@ class PoseDetector:
 
         # scan regions may hold several people; a tracked crop holds its person and maybe a
         # neighbour, of which we keep the one that overlaps the previous box most
-        self._scan = make(self.max_people)
-        self._crop = make(2)
+        self._make = {"scan": lambda: make(self.max_people), "crop": lambda: make(2)}
+        self._scan = self._make["scan"]()
+        self._crop = self._make["crop"]()
+        # The regions of one frame are independent and MediaPipe releases the GIL while it
+        # runs, so they run on a few threads, each with landmarkers of its own (a landmarker
+        # is not safe to share between threads). Measured on 2 cores: see docs/benchmarks.md.
+        self.workers = max(1, min(int(workers) if workers else 2, os.cpu_count() or 1))
+        self._pool = None
+        self._local = threading.local()
+        self._all_landmarkers = [self._scan, self._crop]
+        self._lock = threading.Lock()
         self._prev: list[_Pose] = []
+        self._lost: list[_Lost] = []
         self._last_ts: int | None = None
         self._tile_cursor = 0
         self._frames_seen = 0
@@ -257,12 +302,38 @@ class PoseDetector:
     def close(self) -> None:
         if not self._closed:
             self._closed = True
-            self._scan.close()
-            self._crop.close()
+            if self._pool is not None:
+                self._pool.shutdown(wait=True)
+            for landmarker in self._all_landmarkers:
+                landmarker.close()
+
+    def _landmarker(self, kind: str):
+        """This thread's landmarker of ``kind`` ("scan" or "crop"), made on first use."""
+        own = getattr(self._local, kind, None)
+        if own is None:
+            own = self._make[kind]()
+            setattr(self._local, kind, own)
+            with self._lock:
+                self._all_landmarkers.append(own)
+        return own
+
+    def _run_all(self, kind: str, frame: np.ndarray, jobs: list) -> list[list[_Pose]]:
+        """``_run`` for each (region, mask_boxes) of ``jobs``, on the worker threads; results in
+        the order of ``jobs``."""
+        if self.workers == 1 or len(jobs) < 2:
+            landmarker = self._scan if kind == "scan" else self._crop
+            return [self._run(landmarker, frame, region, masks) for region, masks in jobs]
+        if self._pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="landmarker")
+        return list(self._pool.map(
+            lambda job: self._run(self._landmarker(kind), frame, job[0], job[1]), jobs))
 
     def reset(self) -> None:
         """Forget the people followed so far (e.g. after a cut or a seek)."""
         self._prev = []
+        self._lost = []
         self._last_ts = None
         self._frames_seen = 0
 
@@ -275,7 +346,7 @@ class PoseDetector:
         else:
             crop = np.array(frame[y0:y1, x0:x1])  # a copy: C-contiguous and safe to paint on
             if mask_boxes:
-                fill = np.median(crop.reshape(-1, 3), axis=0).astype(np.uint8)
+                fill = np.median(crop[::4, ::4].reshape(-1, 3), axis=0).astype(np.uint8)
                 for bx0, by0, bx1, by1 in mask_boxes:
                     crop[max(0, by0 - y0) : max(0, by1 - y0), max(0, bx0 - x0) : max(0, bx1 - x0)] = fill
         cw, ch = x1 - x0, y1 - y0
@@ -305,16 +376,17 @@ class PoseDetector:
         y1 = int(math.ceil(min(float(height), cy + side / 2)))
         return x0, y0, max(x1, x0 + 1), max(y1, y0 + 1)
 
-    def _others(self, target: _Pose, region) -> list[tuple[int, int, int, int]]:
-        """Parts of the other followed people's boxes that fall in ``region`` but outside the
+    @staticmethod
+    def _others(target_box: np.ndarray, region, boxes) -> list[tuple[int, int, int, int]]:
+        """Parts of the other known people's ``boxes`` that fall in ``region`` but outside the
         target's own box: painted over so that the detector cannot pick the neighbour instead
         (BlazePose's detector keeps only the most prominent of two overlapping people)."""
-        tx0, ty0, tx1, ty1 = target.box
+        tx0, ty0, tx1, ty1 = (float(v) for v in target_box)
         out = []
-        for other in self._prev:
-            if other is target:
+        for box in boxes:
+            ox0, oy0, ox1, oy1 = (float(v) for v in box)
+            if (ox0, oy0, ox1, oy1) == (tx0, ty0, tx1, ty1):
                 continue
-            ox0, oy0, ox1, oy1 = (float(v) for v in other.box)
             if ox1 <= region[0] or ox0 >= region[2] or oy1 <= region[1] or oy0 >= region[3]:
                 continue
             # keep the strip of the other box that overlaps the target box horizontally unpainted
@@ -326,6 +398,49 @@ class PoseDetector:
                 continue  # fully inside the target's columns: leave it
             out.append((int(ox0), int(oy0), int(math.ceil(ox1)), int(math.ceil(oy1))))
         return out
+
+    def _follow(self, frame: np.ndarray, timestamp_ms: int) -> list[_Pose]:
+        """Look for everyone followed: the people of the previous frame in crops around their
+        last boxes, and the people lost in the last ``_LOST_SECONDS`` in crops around where
+        their last motion leads (found that way, a pose is marked ``recovered``)."""
+        height, width = frame.shape[:2]
+        self._lost = [lost for lost in self._lost
+                      if timestamp_ms - lost.seen_ms <= 1000.0 * _LOST_SECONDS]
+        targets = [(p.box, False) for p in self._prev]
+        targets += [(lost.box_at(timestamp_ms, width, height), True) for lost in self._lost]
+        boxes = [box for box, _ in targets]
+        jobs = []
+        for box, _ in targets:
+            region = self._crop_region(box, width, height)
+            jobs.append((region, self._others(box, region, boxes)))
+        found_poses = []
+        for (box, recovered), found in zip(targets, self._run_all("crop", frame, jobs)):
+            if not found:
+                continue
+            best = max(found, key=lambda q: (_iou(q.box, box), q.score))
+            if recovered and _iou(best.box, box) < 0.2:
+                continue  # somebody else near the predicted place
+            best.recovered = recovered
+            found_poses.append(best)
+        return found_poses
+
+    def _update_lost(self, people: list[_Pose], timestamp_ms: int) -> None:
+        """Whoever was followed but is not among ``people`` now joins the lost (or stays)."""
+        def found(box):
+            return any(_iou(p.box, box) > 0.3 for p in people)
+
+        dt = max(1, timestamp_ms - (self._last_ts if self._last_ts is not None else timestamp_ms - 1))
+        for p in people:  # velocity of the people followed, for predicting their boxes if lost
+            prev = max(self._prev, key=lambda q: _iou(q.box, p.box), default=None)
+            if prev is not None and _iou(prev.box, p.box) > 0.3:
+                step = ((p.box[:2] + p.box[2:]) - (prev.box[:2] + prev.box[2:])) / (2.0 * dt)
+                p.velocity = 0.5 * prev.velocity + 0.5 * step
+        still = [lost for lost in self._lost if not found(lost.box_at(timestamp_ms, 1e9, 1e9))]
+        for prev in self._prev:
+            if not found(prev.box):
+                still.append(_Lost(prev, prev.velocity.copy(),
+                                   timestamp_ms if self._last_ts is None else self._last_ts))
+        self._lost = still
 
     def detect(self, frame_rgb: np.ndarray, frame_index: int, timestamp_ms: int) -> FrameDetections:
         """Find up to ``max_people`` people in one RGB uint8 (H, W, 3) frame."""
@@ -342,19 +457,15 @@ class PoseDetector:
         height, width = frame.shape[:2]
         tiles = _tiles(width, height)
 
-        candidates: list[_Pose] = []
         video = self.mode == "video"
-        # 1. follow the people of the previous frame
-        if video:
-            for prev in self._prev:
-                region = self._crop_region(prev.box, width, height)
-                found = self._run(self._crop, frame, region, self._others(prev, region))
-                if found:
-                    best = max(found, key=lambda q: (_iou(q.box, prev.box), q.score))
-                    candidates.append(best)
+        # 1. follow the people of the previous frame, and search for those lost recently
+        candidates: list[_Pose] = self._follow(frame, timestamp_ms) if video else []
         # 2. scan for newcomers. The whole frame and the tiles form one rotation, re-scanned every
         #    _RESCAN_SECONDS of video while people are being followed (they are found again in
         #    their crops), twice as often while nobody is; image mode scans everything every frame.
+        #    The people already found are painted over: the scan then looks only for the others
+        #    (BlazePose's detector would otherwise keep the most prominent person of a region and
+        #    miss a smaller one beside them) and, finding nobody, skips the costly landmark model.
         regions = [(0, 0, width, height)] + tiles
         if not video or self._frames_seen == 0:
             todo = regions
@@ -367,14 +478,19 @@ class PoseDetector:
             self._tile_cursor = (self._tile_cursor + len(todo)) % len(regions)
             if not self._prev and regions[0] not in todo:
                 todo.insert(0, regions[0])  # nobody followed: look at the whole frame every time
-        for region in todo:
-            candidates += self._run(self._scan, frame, region)
+        known = [tuple(int(round(v)) for v in c.box) for c in candidates if c.score >= self.min_person_score]
+        jobs = [(region, [k for k in known if k[0] < region[2] and k[2] > region[0]
+                          and k[1] < region[3] and k[3] > region[1]]) for region in todo]
+        for found in self._run_all("scan", frame, jobs):
+            candidates += found
 
         candidates = [c for c in candidates if c.score >= self.min_person_score]
         people = _suppress(candidates, self.max_people)
         # stable order: left to right by box centre (identities are the tracker's job)
         people.sort(key=lambda q: float(q.box[0] + q.box[2]))
-        self._prev = people if video else []
+        if video:
+            self._update_lost(people, timestamp_ms)
+            self._prev = people
         self._last_ts = timestamp_ms
         self._frames_seen += 1
         if not people:
@@ -385,6 +501,7 @@ class PoseDetector:
             keypoints3d=np.stack([p.kp3d for p in people]).astype(np.float32),
             boxes=np.stack([p.box for p in people]).astype(np.float32),
             scores=np.array([p.score for p in people], np.float32),
+            recovered=np.array([p.recovered for p in people], bool),
         )
 
 

@@ -27,6 +27,10 @@ from .appearance import NUM_PARTS, appearance_distance
 
 # landmarks that describe a pose (shoulders, elbows, wrists, hips, knees, ankles)
 POSE_JOINTS = np.array([11, 12, 13, 14, 15, 16, 23, 24, 25, 26, 27, 28])
+#: how a track's frame came to be (the motion file's ``p{id}/frame_source``)
+FRAME_DETECTED, FRAME_RECOVERED, FRAME_FILLED = 0, 1, 2
+#: recovered detections are less certain: their confidences are scaled by this
+RECOVERED_CONFIDENCE = 0.7
 GROW = [0.5, 0.25, 0.3]  # growth of the location interval per unseen second (x, y in heights; log h)
 BASE = [0.1, 0.1, 0.15]  # floor of the location interval (x, y in heights; log h)
 
@@ -42,10 +46,22 @@ class PersonTrack:
     boxes: np.ndarray  # (N, 4)
     scores: np.ndarray  # (N,)
     filled: np.ndarray | None = None  # (N,) bool: frame interpolated across a gap, not detected
+    #: (N,) bool: detected only by searching where the person should be after losing them
+    recovered: np.ndarray | None = None
 
     def __post_init__(self):
         if self.filled is None:
             self.filled = np.zeros(len(self.frame_ids), bool)
+        if self.recovered is None:
+            self.recovered = np.zeros(len(self.frame_ids), bool)
+
+    @property
+    def frame_source(self) -> np.ndarray:
+        """(N,) uint8 per frame: FRAME_DETECTED, FRAME_RECOVERED or FRAME_FILLED."""
+        src = np.full(len(self.frame_ids), FRAME_DETECTED, np.uint8)
+        src[self.recovered] = FRAME_RECOVERED
+        src[self.filled] = FRAME_FILLED
+        return src
 
 
 @dataclass
@@ -269,13 +285,20 @@ def track_people(
     kept.sort(key=lambda tr: tr.track_id)
     out = []
     for new_id, tr in enumerate(kept, start=1):
+        recovered = np.array([bool(getattr(d, "recovered", None) is not None and d.recovered[i])
+                              for d, i in tr.dets])
+        kp2d = np.stack([d.keypoints2d[i] for d, i in tr.dets]).astype(np.float64)
+        scores = np.array([d.scores[i] for d, i in tr.dets], dtype=np.float64)
+        kp2d[recovered, :, 2] *= RECOVERED_CONFIDENCE
+        scores[recovered] *= RECOVERED_CONFIDENCE
         out.append(fill_gaps(PersonTrack(
             track_id=new_id,
             frame_ids=np.array(tr.frames, dtype=np.int64),
-            keypoints2d=np.stack([d.keypoints2d[i] for d, i in tr.dets]).astype(np.float64),
+            keypoints2d=kp2d,
             keypoints3d=np.stack([d.keypoints3d[i] for d, i in tr.dets]).astype(np.float64),
             boxes=np.stack([d.boxes[i] for d, i in tr.dets]).astype(np.float64),
-            scores=np.array([d.scores[i] for d, i in tr.dets], dtype=np.float64),
+            scores=scores,
+            recovered=recovered,
         ), max(0, int(round(fill_seconds * fps)))))
     return out
 
@@ -310,4 +333,4 @@ def fill_gaps(track: PersonTrack, max_frames: int, confidence_scale: float = 0.5
     scores = lerp(track.scores)
     scores[filled] *= confidence_scale
     return PersonTrack(track.track_id, np.array(frames, np.int64), kp2, lerp(track.keypoints3d),
-                       lerp(track.boxes), scores, filled)
+                       lerp(track.boxes), scores, filled, track.recovered[a] & ~filled)

@@ -227,3 +227,53 @@ def _seek(cap, p: Path, start: int):
         if not cap.grab():
             break
     return cap
+
+
+def read_ahead(frames: Iterator, depth: int = 2) -> Iterator:
+    """Yield the items of ``frames`` while a background thread already decodes the next
+    ``depth`` ones (OpenCV releases the GIL while it decodes, so on two cores decoding overlaps
+    the detector). Frames stay streamed: at most ``depth`` + 1 are held at once. An exception in
+    the reader is raised here, in order; closing this generator stops the reader."""
+    import queue
+    import threading
+
+    q: queue.Queue = queue.Queue(maxsize=max(1, depth))
+    stop = threading.Event()
+    done = object()
+
+    def reader():
+        try:
+            for item in frames:
+                while not stop.is_set():
+                    try:
+                        q.put(("item", item), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            q.put(("end", done))
+        except BaseException as exc:  # handed to the consumer
+            q.put(("error", exc))
+        finally:
+            close = getattr(frames, "close", None)
+            if close is not None:
+                close()
+
+    thread = threading.Thread(target=reader, name="read-ahead", daemon=True)
+    thread.start()
+    try:
+        while True:
+            kind, value = q.get()
+            if kind == "end":
+                return
+            if kind == "error":
+                raise value
+            yield value
+    finally:
+        stop.set()
+        while thread.is_alive():
+            try:
+                q.get_nowait()
+            except queue.Empty:
+                thread.join(timeout=0.05)
