@@ -19,7 +19,8 @@ SKIN_COLOR = (0.80, 0.62, 0.50, 1.0)
 def _material(name: str, color) -> bpy.types.Material:
     mat = bpy.data.materials.new(name)
     mat.diffuse_color = color  # Workbench and the viewport's solid mode
-    mat.use_nodes = True
+    if mat.node_tree is None:  # Blender 4.x; 5.0 gives new materials their nodes
+        mat.use_nodes = True
     bsdf = mat.node_tree.nodes.get("Principled BSDF")
     if bsdf is not None:  # EEVEE / Cycles
         bsdf.inputs["Base Color"].default_value = color
