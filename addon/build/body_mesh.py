@@ -2,7 +2,7 @@
 
 Vertices, faces, smoothing and material indices are written with ``foreach_set``. Vertex-group
 weights have no ``foreach_set``: each group gets one ``VertexGroup.add`` call per distinct weight
-value (with the vertices holding it), which for the MakeHuman body is about 1,600 calls in all.
+value (with all the vertices holding it), weights rounded to 1/1024.
 """
 
 from __future__ import annotations
@@ -43,10 +43,16 @@ def _write_geometry(mesh: bpy.types.Mesh, body: BodyMesh) -> None:
     mesh.polygons.foreach_set("material_index", body.skin_faces().astype(np.int32))
 
 
+#: Weights are rounded to multiples of this (the Armature modifier normalises each vertex's
+#: weights, so the relative error is at most 1/2048), which bounds the number of calls.
+WEIGHT_STEP = 1.0 / 1024
+
+
 def _write_weights(obj: bpy.types.Object, weights: np.ndarray) -> None:
+    quantised = np.round(np.asarray(weights, dtype=np.float64) / WEIGHT_STEP) * WEIGHT_STEP
     for j, name in enumerate(skeleton.JOINT_NAMES):
         vg = obj.vertex_groups.new(name=name)
-        w = weights[:, j]
+        w = quantised[:, j]
         idx = np.nonzero(w > 0)[0]
         if not len(idx):
             continue

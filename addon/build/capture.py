@@ -68,6 +68,7 @@ def build_full_capture(motion, name: str, scene, foot_lock: bool = True, body: s
         color = PALETTE[i % len(PALETTE)]
         if kind == "proxy":
             obj = create_body_proxy(arm, built["collection"], color)
+            obj["videomocap_body"] = "proxy"
         else:
             from .body_mesh import create_body_mesh
 

