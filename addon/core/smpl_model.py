@@ -75,6 +75,8 @@ class _ModelUnpickler(pickle.Unpickler):
         if module in ("numpy.core.multiarray", "numpy._core.multiarray") and name in (
                 "_reconstruct", "scalar"):
             return _ndarray_globals()[name]
+        if module in ("numpy.core.numeric", "numpy._core.numeric") and name == "_frombuffer":
+            return _frombuffer  # arrays in protocol-5 pickles
         if module.startswith("scipy.sparse") and name in ("csc_matrix", "csr_matrix",
                                                           "coo_matrix"):
             return type(name, (_Sparse,), {"format_name": name})
@@ -87,6 +89,12 @@ class _ModelUnpickler(pickle.Unpickler):
         if module in ("__builtin__", "builtins") and name in ("object", "set", "frozenset"):
             return {"object": object, "set": set, "frozenset": frozenset}[name]
         raise pickle.UnpicklingError(f"{module}.{name} is not allowed in a model file")
+
+
+def _frombuffer(buf, dtype, shape, order):
+    if not isinstance(dtype, np.dtype) or dtype.hasobject:
+        raise pickle.UnpicklingError("unexpected array in a model file")
+    return np.frombuffer(buf, dtype=dtype).reshape(shape, order=order).copy()
 
 
 def _latin1_encode(text, encoding="utf-8", errors="strict"):

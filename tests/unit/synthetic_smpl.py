@@ -98,7 +98,7 @@ class _FakeCh:
         return {"x": self.x, "_dirty_vars": set(), "_itr": None, "_make_dense": False}
 
 
-def write_pkl(path, monkeypatch, arrays=None):
+def write_pkl(path, monkeypatch, arrays=None, protocol: int = 2):
     """An SMPL-style pickle (protocol 2, as SMPL's are): shapedirs as a chumpy object,
     J_regressor as a scipy CSC matrix, the rest numpy arrays."""
     arrays = dict(arrays or model_arrays())
@@ -114,7 +114,7 @@ def write_pkl(path, monkeypatch, arrays=None):
     arrays["J_regressor"] = scipy.sparse.csc_matrix(arrays["J_regressor"])
     arrays["bs_style"] = "lbs"
     with open(path, "wb") as f:
-        pickle.dump(arrays, f, protocol=2)
+        pickle.dump(arrays, f, protocol=protocol)
     monkeypatch.delitem(sys.modules, "chumpy")
     monkeypatch.delitem(sys.modules, "chumpy.ch")
     return path

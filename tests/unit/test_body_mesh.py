@@ -62,9 +62,10 @@ def test_template_matches_what_the_makehuman_assets_give():
         np.testing.assert_allclose(shipped[key], fresh[key], atol=1e-6, err_msg=key)
 
 
-def test_smpl_npz_and_pkl_read_the_same(tmp_path, monkeypatch):
+@pytest.mark.parametrize("protocol", [2, 4, 5])
+def test_smpl_npz_and_pkl_read_the_same(tmp_path, monkeypatch, protocol):
     a = sm.load_model(write_npz(tmp_path / "model.npz"))
-    b = sm.load_model(write_pkl(tmp_path / "model.pkl", monkeypatch))
+    b = sm.load_model(write_pkl(tmp_path / "model.pkl", monkeypatch, protocol=protocol))
     for key in ("v_template", "shapedirs", "J_regressor", "weights", "parents", "faces"):
         np.testing.assert_allclose(getattr(a, key), getattr(b, key), err_msg=key)
     assert a.num_joints == 24
@@ -138,3 +139,30 @@ def test_object_arrays_in_npz_are_refused(tmp_path):
     np.savez(p, **arrays)
     with pytest.raises(bm.BodyMeshError):
         sm.load_model(p)
+
+
+def test_smplx_joint_layout_maps_onto_our_bones(tmp_path):
+    """The synthetic model re-laid out as SMPL-X (55 joints: jaw, eyes, 2 x 15 finger joints,
+    no hand joints) gives the same body: finger weights go to our hand bones, our hand joint is
+    the mean of the finger roots."""
+    arrays = model_arrays()
+    reg24, w24 = arrays["J_regressor"], arrays["weights"]
+    n = len(w24)
+    reg = np.zeros((55, n))
+    reg[:22] = reg24[:22]
+    reg[22:25] = reg24[sk.JOINT_INDEX["head"]]
+    reg[25:40] = reg24[sk.JOINT_INDEX["left_hand"]]
+    reg[40:55] = reg24[sk.JOINT_INDEX["right_hand"]]
+    w = np.zeros((n, 55))
+    w[:, :22] = w24[:, :22]
+    w[:, 28] = w24[:, sk.JOINT_INDEX["left_hand"]]  # left_middle1
+    w[:, 43] = w24[:, sk.JOINT_INDEX["right_hand"]]  # right_middle1
+    parents = list(sk.PARENTS[:22]) + [15, 15, 15] + [20] * 15 + [21] * 15
+    kintree = np.array([[4294967295] + parents[1:], list(range(55))], dtype=np.int64)
+    x = write_npz(tmp_path / "smplx.npz", {**arrays, "J_regressor": reg, "weights": w,
+                                            "kintree_table": kintree})
+    plain = write_npz(tmp_path / "smpl.npz", arrays)
+    a = sm.smpl_body(sm.load_model(x), sk.TEMPLATE_BONE_LENGTHS * 1.05)
+    b = sm.smpl_body(sm.load_model(plain), sk.TEMPLATE_BONE_LENGTHS * 1.05)
+    np.testing.assert_allclose(a.weights, b.weights, atol=1e-6)
+    np.testing.assert_allclose(a.verts, b.verts, atol=1e-6)
