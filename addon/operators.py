@@ -80,15 +80,21 @@ def _redraw(context=None) -> None:
 
 
 def build_motion(context, motion, name: str, foot_lock: bool = True) -> dict:
-    """Build a capture into the current scene; on any error, remove what was created and re-raise."""
+    """Build a capture into the current scene; on any error, remove what was created and re-raise.
+
+    The body is the SMPL model of the preferences when one is set, else the free MakeHuman body."""
     from .build.capture import build_full_capture
+
+    prefs = _addon_prefs(context)
+    smpl_path = bpy.path.abspath(prefs.smpl_model_path) if prefs and prefs.smpl_model_path else None
 
     objects_before = set(bpy.data.objects)
     collections_before = set(bpy.data.collections)
     if context.object is not None and context.object.mode != "OBJECT":
         bpy.ops.object.mode_set(mode="OBJECT")
     try:
-        built = build_full_capture(motion, name, context.scene, foot_lock=foot_lock)
+        built = build_full_capture(motion, name, context.scene, foot_lock=foot_lock,
+                                   smpl_model=smpl_path)
     except Exception:
         for ob in set(bpy.data.objects) - objects_before:
             bpy.data.objects.remove(ob)

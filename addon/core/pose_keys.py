@@ -20,7 +20,7 @@ import numpy as np
 from .shared import rotations, skeleton
 
 # Bone tails: a bone points at its main child; leaves point along a fixed body-frame direction.
-_MAIN_CHILD = {"pelvis": "spine1", "spine3": "neck"}
+MAIN_CHILD = {"pelvis": "spine1", "spine3": "neck"}
 _LEAF_TAILS = {  # body-frame vectors, as fractions of the person's height unit (metres)
     "head": (0.0, 0.20, 0.02),
     "left_foot": (0.0, -0.01, 0.07),
@@ -46,8 +46,8 @@ def rest_layout(bone_lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     tails = np.empty_like(heads)
     for j, name in enumerate(names):
         kids = children.get(j, [])
-        if name in _MAIN_CHILD:
-            tails[j] = body[names.index(_MAIN_CHILD[name])]
+        if name in MAIN_CHILD:
+            tails[j] = body[names.index(MAIN_CHILD[name])]
         elif len(kids) == 1:
             tails[j] = body[kids[0]]
         else:

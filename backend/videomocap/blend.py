@@ -25,13 +25,18 @@ def _writable(path, what: str) -> Path:
 
 
 def blend(motion_path, output, fbx=None, bvh=None, glb=None, preview=None, video=None,
-          foot_lock: bool = True, smpl_model=None, retarget=None) -> dict:
-    """Build the scene of ``motion_path`` and write the requested files; returns what was built."""
+          foot_lock: bool = True, smpl_model=None, retarget=None, body: str = "auto") -> dict:
+    """Build the scene of ``motion_path`` and write the requested files; returns what was built.
+
+    Each person gets the SMPL body of ``smpl_model`` when given, else the free MakeHuman body
+    (``body`` forces one of "makehuman", "smpl", "proxy"; see ``build.capture``)."""
     motion = load(motion_path)
     if not motion.people:
         raise CaptureError(f"{Path(motion_path).name} holds nobody to build.")
-    if smpl_model is not None or retarget is not None:
-        raise CaptureError("SMPL bodies and retargeting are not part of this version yet.")
+    if retarget is not None:
+        raise CaptureError("Retargeting is not part of this version yet.")
+    if smpl_model is not None and not Path(smpl_model).is_file():
+        raise CaptureError(f"The SMPL model file {smpl_model} does not exist.")
     if not str(output).endswith(".blend"):
         raise CaptureError(f"The output {output} must end in .blend.")
     _writable(output, ".blend file")
@@ -52,7 +57,13 @@ def blend(motion_path, output, fbx=None, bvh=None, glb=None, preview=None, video
     bpy.ops.wm.read_factory_settings(use_empty=True)
     scene = bpy.context.scene
     name = f"Capture {Path(motion.meta.get('video', Path(motion_path).name)).stem}"
-    built = build_full_capture(motion, name, scene, foot_lock=foot_lock)
+    from videomocap_addon.core.body_mesh import BodyMeshError
+
+    try:
+        built = build_full_capture(motion, name, scene, foot_lock=foot_lock, body=body,
+                                   smpl_model=smpl_model)
+    except BodyMeshError as exc:
+        raise CaptureError(str(exc)) from None
     scene["videomocap_foot_lock"] = bool(foot_lock)  # the switch, as the .blend records it
     export.save_blend(output)
     if fbx:

@@ -38,7 +38,9 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--preview", help="PNG: the video frame beside the result seen from the camera")
     b.add_argument("--video", help="source video for --preview (default: from the motion file)")
     b.add_argument("--no-foot-lock", action="store_true")
-    b.add_argument("--smpl-model")
+    b.add_argument("--smpl-model", help="your SMPL / SMPL-H / SMPL-X model file (.pkl or .npz): "
+                   "each person gets that body, shaped to their skeleton (default: the free "
+                   "MakeHuman body)")
     b.add_argument("--retarget")
 
     s = sub.add_parser("bench", help="accuracy and speed on ground-truth scenes")

@@ -1,5 +1,6 @@
-"""The preview picture: the video frame, the capture rendered from the video's camera over it, and
-the trajectories seen from above."""
+"""The preview picture: the video frame, the capture (each person's skinned body) rendered from the
+video's camera over it, and the trajectories seen from above; and a close-up of one person, the
+video beside their body (``write_body_closeup``)."""
 
 from __future__ import annotations
 
@@ -88,5 +89,66 @@ def write_preview(motion, scene, video, path, frame: int | None = None) -> Path:
     path = Path(path)
     tmp_path = path.with_name(f".tmp-{os.getpid()}-{path.name}")
     cv2.imwrite(str(tmp_path), cv2.cvtColor(panel, cv2.COLOR_RGB2BGR))
+    os.replace(tmp_path, path)
+    return path
+
+
+def _person_box(person, k: int, w: int, h: int, margin: float = 0.3) -> tuple[int, int, int, int]:
+    """(x0, y0, x1, y1): a box around the person's confident keypoints on their k-th frame,
+    widened by ``margin`` of its height, 3:4 (w:h), inside the image."""
+    kp = np.asarray(person.keypoints2d[k])
+    good = kp[kp[:, 2] > 0.3, :2] if kp.shape[-1] == 3 else kp[:, :2]
+    if len(good) < 3:
+        return 0, 0, w, h
+    lo, hi = good.min(0), good.max(0)
+    bh = (hi[1] - lo[1]) * (1 + 2 * margin)
+    bw = bh * 0.75
+    c = 0.5 * (lo + hi)
+    x0 = int(np.clip(c[0] - bw / 2, 0, max(0, w - bw)))
+    y0 = int(np.clip(c[1] - bh / 2, 0, max(0, h - bh)))
+    return x0, y0, int(min(w, x0 + bw)), int(min(h, y0 + bh))
+
+
+def write_body_closeup(motion, scene, video, path, frame: int | None = None,
+                       height: int = 720) -> Path:
+    """Write a picture: [video | the capture's body over the dimmed video] cropped around the
+    person seen longest, at ``frame`` (default: the middle of their track)."""
+    import cv2
+
+    from videomocap_addon.build.armature import FRAME_OFFSET
+    from videomocap_addon.build.render import render_still
+
+    main = max(motion.people, key=lambda p: len(p.frame_ids))
+    if frame is None:
+        frame = int(main.frame_ids[len(main.frame_ids) // 2])
+    k = int(np.searchsorted(main.frame_ids, frame))
+    rgb = _frame(video, frame)
+    h, w = rgb.shape[:2]
+    x0, y0, x1, y1 = _person_box(main, k, w, h)
+    scale = max(1, int(np.ceil(height / max(1, y1 - y0))))
+    shading = scene.display.shading
+    shading.show_cavity, shading.show_shadows = True, False
+    with tempfile.TemporaryDirectory() as tmp:
+        png = render_still(scene, frame + FRAME_OFFSET, Path(tmp) / "render.png",
+                           scale_percent=100 * scale)
+        rgba = cv2.cvtColor(cv2.imread(str(png), cv2.IMREAD_UNCHANGED), cv2.COLOR_BGRA2RGBA)
+    rgba = cv2.resize(rgba, (w * scale, h * scale), interpolation=cv2.INTER_AREA)
+    crop = rgba[y0 * scale:y1 * scale, x0 * scale:x1 * scale]
+    size = (crop.shape[1], crop.shape[0])
+    video_crop = cv2.resize(rgb[y0:y1, x0:x1], size, interpolation=cv2.INTER_CUBIC)
+    alpha = crop[..., 3:4].astype(np.float32) / 255.0
+    dim = video_crop.astype(np.float32) * 0.45 + 0.55 * 235.0
+    overlay = (crop[..., :3] * alpha + dim * (1 - alpha)).astype(np.uint8)
+    gap = np.full((size[1], 8, 3), 255, np.uint8)
+    panel = np.concatenate([video_crop, gap, overlay], axis=1)
+    if panel.shape[0] != height:
+        panel = cv2.resize(panel, (int(panel.shape[1] * height / panel.shape[0]), height),
+                           interpolation=cv2.INTER_AREA)
+    path = Path(path)
+    tmp_path = path.with_name(f".tmp-{os.getpid()}-{path.name}")
+    ok = cv2.imwrite(str(tmp_path), cv2.cvtColor(panel, cv2.COLOR_RGB2BGR),
+                     [cv2.IMWRITE_JPEG_QUALITY, 88])
+    if not ok:
+        raise OSError(f"could not write {path}")
     os.replace(tmp_path, path)
     return path

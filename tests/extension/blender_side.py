@@ -77,6 +77,8 @@ def scene_summary() -> dict:
         out["armatures"].append({"name": arm.name, "bones": len(arm.data.bones),
                                  "keyed_frames": len(frames),
                                  "collection": arm.users_collection[0].name})
+    out["bodies"] = {o.name: [o.get("videomocap_body"), len(o.data.vertices)]
+                     for o in bpy.data.objects if o.type == "MESH"}
     out["heavy_modules"] = sorted(m for m in ("torch", "mediapipe", "cv2")
                                   if sys.modules.get(m) is not None)
     return out

@@ -34,7 +34,7 @@ def test_zip_is_a_valid_extension_with_shared_modules_and_backend_source(extensi
         for name in ("blender_manifest.toml", "__init__.py", "operators.py", "panels.py",
                      "preferences.py", "backend_process.py", "headless.py", "core/progress.py",
                      "build/scene.py", "_shared/__init__.py", "backend_src/pyproject.toml",
-                     "backend_src/videomocap/cli.py"):
+                     "backend_src/videomocap/cli.py", "data/makehuman_body.npz"):
             assert name in names, name
         for module in ("motion_file", "rotations", "skeleton"):  # copies, made by the build
             assert zf.read(f"_shared/{module}.py") == \
@@ -76,6 +76,8 @@ def test_capture_operator_in_background_builds_armatures(extension_zip, tmp_path
     assert arm["bones"] == 24 and arm["collection"] == "Capture sample"
     assert arm["keyed_frames"] >= 40  # every captured frame keyed (plus visibility keys)
     assert {"Person 1 body", "Video camera"} <= set(scene["objects"])
+    kind, n_verts = scene["bodies"]["Person 1 body"]  # the MakeHuman body shipped in the zip
+    assert kind == "makehuman" and n_verts > 10_000
     assert r["frame_range"] == [1, 45]
     assert scene["heavy_modules"] == []  # Blender's side never imports torch/mediapipe/cv2
     assert "Finding people" in r["_stdout"] and "left" in r["_stdout"]  # progress with ETA

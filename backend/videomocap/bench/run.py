@@ -286,6 +286,8 @@ def render_report(report: dict) -> str:
         f"{bl['keyframe_insert_frames']} frames: {bl['keyframe_insert_seconds']:.2f} s"
         f" ({bl['keyframe_insert_ms_per_frame']:.3f} ms/frame): {bl['speedup_per_frame']:.0f}x"
         " faster per frame",
+        f"- whole build of those {bl['frames']} frames (keys, foot lock, {bl['full_build_body']}"
+        f" body): {bl['full_build_seconds']:.2f} s",
     ])
 
 

@@ -45,7 +45,7 @@ from pathlib import Path
 import numpy as np
 
 from . import ground_truth as gt
-from .makehuman_body import MakeHumanBody, load_body, reshape_body
+from ..makehuman_body import MakeHumanBody, load_body, reshape_body
 from .retarget import SourceMotion, TargetRig, quat_from_matrix, retarget
 
 FPS = 30
