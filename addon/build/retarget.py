@@ -169,7 +169,8 @@ def _leg_length(heads: dict[str, np.ndarray]) -> float:
 
 def plan_retarget(src_rest_world: np.ndarray, src_pose_world: np.ndarray,
                   tgt_names: list[str], tgt_parents: list[int], tgt_rest: np.ndarray,
-                  tgt_world: np.ndarray, mapping: dict[str, str]) -> dict:
+                  tgt_world: np.ndarray, mapping: dict[str, str], legs_ik: bool = True
+                  ) -> dict:
     """Target pose channels from a source motion (bpy-free).
 
     Args:
@@ -179,6 +180,7 @@ def plan_retarget(src_rest_world: np.ndarray, src_pose_world: np.ndarray,
         tgt_rest: (B, 4, 4) armature-space rest matrices of the target bones.
         tgt_world: (4, 4) the target object's world matrix.
         mapping: {SMPL joint: target bone} (checked, see ``retarget_maps.check_map``).
+        legs_ik: place the feet where the capture's are (scaled), reaching them by IK.
 
     Returns dict with ``quats`` {bone: (F, 4)}, ``location`` (F, 3) of the root bone ``root``,
     ``scale`` (leg-length ratio), ``pose`` (F, B, 4, 4) armature-space target pose matrices.
@@ -229,28 +231,92 @@ def plan_retarget(src_rest_world: np.ndarray, src_pose_world: np.ndarray,
     inv_w = np.linalg.inv(tgt_world)
     root_arm = root_world @ inv_w[:3, :3].T + inv_w[:3, 3]
 
-    rest_inv = np.linalg.inv(tgt_rest)
-    pose = np.empty((n, len(tgt_names), 4, 4))
-    quats, location = {}, None
-    for i, b in enumerate(tgt_names):
-        p = tgt_parents[i]
-        base = (pose[:, p] @ (rest_inv[p] @ tgt_rest[i])) if p >= 0 else \
-            np.broadcast_to(tgt_rest[i], (n, 4, 4)).copy()
-        if b not in desired:
-            pose[:, i] = base
-            continue
-        m = base.copy()
-        m[:, :3, :3] = desired[b]
-        if b == root_bone:
-            m[:, :3, 3] = root_arm
-        basis = np.linalg.inv(base) @ m
-        quats[b] = rotations.make_quaternions_continuous(
-            rotations.matrix_to_quaternion(_orthonormal_batch(basis[:, :3, :3])), axis=0)
-        if b == root_bone:
-            location = basis[:, :3, 3]
-        pose[:, i] = m
+    def fk():
+        rest_inv = np.linalg.inv(tgt_rest)
+        pose = np.empty((n, len(tgt_names), 4, 4))
+        quats, location = {}, None
+        for i, b in enumerate(tgt_names):
+            p = tgt_parents[i]
+            base = (pose[:, p] @ (rest_inv[p] @ tgt_rest[i])) if p >= 0 else \
+                np.broadcast_to(tgt_rest[i], (n, 4, 4)).copy()
+            if b not in desired:
+                pose[:, i] = base
+                continue
+            m = base.copy()
+            m[:, :3, :3] = desired[b]
+            if b == root_bone:
+                m[:, :3, 3] = root_arm
+            basis = np.linalg.inv(base) @ m
+            quats[b] = rotations.make_quaternions_continuous(
+                rotations.matrix_to_quaternion(_orthonormal_batch(basis[:, :3, :3])), axis=0)
+            if b == root_bone:
+                location = basis[:, :3, 3]
+            pose[:, i] = m
+        return pose, quats, location
+
+    pose, quats, location = fk()
+    if legs_ik:
+        # feet: where the capture's feet are, scaled about the pelvis' rest position (so a foot
+        # the capture pins stays pinned), turned with the pelvis' heading for the rest offset
+        # between the two skeletons; the legs reach them by two-bone IK in the plane the
+        # rotation transfer bent them in
+        yaw = _heading(pose_rot[:, 0] @ src_rot[0].T)
+        for side in ("left", "right"):
+            hip, knee, ankle = (mapping[f"{side}_{j}"] for j in ("hip", "knee", "ankle"))
+            ih, ik_, ia = idx[hip], idx[knee], idx[ankle]
+            delta = (t_heads[f"{side}_ankle"] - t_heads["pelvis"]) - scale * (
+                s_heads[f"{side}_ankle"] - s_heads["pelvis"])
+            goal_w = (t_heads["pelvis"][None] + scale * (
+                src_pose_world[:, jidx[f"{side}_ankle"], :3, 3] - p0)
+                + np.einsum("nij,j->ni", yaw, delta))
+            goal = goal_w @ inv_w[:3, :3].T + inv_w[:3, 3]
+            h, k_fk, a_fk = (pose[:, i, :3, 3] for i in (ih, ik_, ia))
+            l1 = float(np.linalg.norm(tgt_rest[ik_, :3, 3] - tgt_rest[ih, :3, 3]))
+            l2 = float(np.linalg.norm(tgt_rest[ia, :3, 3] - tgt_rest[ik_, :3, 3]))
+            knee_pos = _two_bone(h, goal, k_fk, l1, l2)
+            reach = h + _unit_rows(goal - h) * np.minimum(
+                np.linalg.norm(goal - h, axis=1, keepdims=True), 0.9999 * (l1 + l2))
+            desired[hip] = _swing_rows(k_fk - h, knee_pos - h) @ desired[hip]
+            desired[knee] = _swing_rows(a_fk - k_fk, reach - knee_pos) @ desired[knee]
+        pose, quats, location = fk()
     return {"quats": quats, "location": location, "root": root_bone, "scale": scale,
             "pose": pose}
+
+
+def _unit_rows(v: np.ndarray) -> np.ndarray:
+    return v / np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), 1e-12)
+
+
+def _swing_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(N, 3, 3) smallest rotations turning the rows of ``a`` onto those of ``b``."""
+    a, b = _unit_rows(a), _unit_rows(b)
+    axis = np.cross(a, b)
+    s = np.linalg.norm(axis, axis=1)
+    c = np.sum(a * b, axis=1)
+    rv = axis / np.maximum(s, 1e-12)[:, None] * np.arctan2(s, c)[:, None]
+    return rotations.axis_angle_to_matrix(rv)
+
+
+def _heading(rot: np.ndarray) -> np.ndarray:
+    """(N, 3, 3) world rotations -> (N, 3, 3) their turn about world z (from where the body's
+    rest forward, -y, ends up)."""
+    fwd = rot @ np.array([0.0, -1.0, 0.0])
+    ang = np.arctan2(fwd[:, 0], -fwd[:, 1])
+    return rotations.axis_angle_to_matrix(np.stack([0 * ang, 0 * ang, ang], axis=1))
+
+
+def _two_bone(hip: np.ndarray, goal: np.ndarray, knee_hint: np.ndarray, l1: float, l2: float
+              ) -> np.ndarray:
+    """(N, 3) knee positions of a two-bone chain from ``hip`` reaching towards ``goal``, bending
+    in the plane of ``knee_hint``."""
+    axis = goal - hip
+    d = np.clip(np.linalg.norm(axis, axis=1), abs(l1 - l2) + 1e-6, 0.9999 * (l1 + l2))
+    u = _unit_rows(axis)
+    side = knee_hint - hip
+    side = side - np.sum(side * u, axis=1, keepdims=True) * u
+    x = (l1 * l1 - l2 * l2 + d * d) / (2.0 * d)
+    y = np.sqrt(np.maximum(l1 * l1 - x * x, 0.0))
+    return hip + u * x[:, None] + _unit_rows(side) * y[:, None]
 
 
 def _orthonormal_batch(m: np.ndarray) -> np.ndarray:
@@ -297,10 +363,11 @@ def _prepare_rigify(target, mapping) -> None:
                 pb[key] = 1.0 if key == "IK_FK" else 0.0
 
 
-def retarget(source, target, preset: str = "auto", scene=None) -> dict:
+def retarget(source, target, preset: str = "auto", scene=None, legs_ik: bool = True) -> dict:
     """Key ``target`` (armature object) to follow ``source`` (a capture armature).
 
-    ``preset``: one of :data:`..core.retarget_maps.CHOICES`. Raises :class:`RetargetError` (one
+    ``preset``: one of :data:`..core.retarget_maps.CHOICES`; ``legs_ik``: see
+    :func:`plan_retarget`. Raises :class:`RetargetError` (one
     sentence) with nothing changed when the rig cannot be mapped. Returns a dict with ``preset``,
     ``mapping``, ``action``, ``frames`` (count), ``scale`` (leg-length ratio).
     """
@@ -318,7 +385,7 @@ def retarget(source, target, preset: str = "auto", scene=None) -> dict:
     src_rest = np.asarray(source.matrix_world)[None] @ _rest(source, skeleton.JOINT_NAMES)
     names, parents = _ordered(target)
     plan = plan_retarget(src_rest, src_world, names, parents, _rest(target, names),
-                         np.asarray(target.matrix_world), mapping)
+                         np.asarray(target.matrix_world), mapping, legs_ik=legs_ik)
     if used == "rigify":
         _prepare_rigify(target, mapping)
     # unmapped bones between mapped ones are assumed at rest: put them there
