@@ -355,6 +355,47 @@ def character_armature(objects) -> bpy.types.Object:
     return max(arms, key=lambda a: (users(a), len(a.data.bones)))
 
 
+def import_character(path, scene, name: str) -> bpy.types.Object:
+    """Bring a character (.blend: every object appended; .fbx: Blender's FBX importer) into a new
+    collection ``name`` of ``scene``; returns its armature. On failure nothing stays behind."""
+    from pathlib import Path
+
+    path = Path(path)
+    before = set(bpy.data.objects)
+    collection = bpy.data.collections.new(name)
+    scene.collection.children.link(collection)
+    try:
+        if path.suffix.lower() == ".blend":
+            try:
+                with bpy.data.libraries.load(str(path), link=False) as (src, dst):
+                    dst.objects = list(src.objects)
+            except OSError:
+                raise RetargetError(f"{path.name} could not be read as a .blend file.") from None
+            objs = [o for o in dst.objects if o is not None]
+            for o in objs:
+                collection.objects.link(o)
+        elif path.suffix.lower() == ".fbx":
+            layer = bpy.context.view_layer.layer_collection.children[collection.name]
+            bpy.context.view_layer.active_layer_collection = layer
+            try:
+                bpy.ops.import_scene.fbx(filepath=str(path))
+            except RuntimeError:
+                raise RetargetError(f"{path.name} could not be read as an FBX file.") from None
+            objs = [o for o in bpy.data.objects if o not in before]
+        else:
+            raise RetargetError(f"The character {path.name} must be a .blend or .fbx file.")
+        if not any(o.type == "ARMATURE" for o in objs):
+            raise RetargetError(f"{path.name} has no armature to drive.")
+        arm = character_armature(objs)
+        arm["videomocap_character"] = path.name
+        return arm
+    except Exception:
+        for o in [o for o in bpy.data.objects if o not in before]:
+            bpy.data.objects.remove(o)
+        bpy.data.collections.remove(collection)
+        raise
+
+
 def _prepare_rigify(target, mapping) -> None:
     """A generated Rigify rig: switch its limbs to FK and let FK limbs follow their parents."""
     for pb in target.pose.bones:

@@ -101,8 +101,8 @@ PRESETS: dict[str, dict[str, tuple[str, ...]]] = {
     "mixamo": _MIXAMO,
     "rigify": _RIGIFY,
     "rigify_metarig": _RIGIFY_METARIG,
-    "unreal": _UNREAL,
-    "unreal_manny": _UNREAL_MANNY,
+    "unreal_manny": _UNREAL_MANNY,  # before "unreal": a tie goes to the first, and UE4's rig
+    "unreal": _UNREAL,              # lacks spine_05, so only Manny resolves all of Manny's
     "makehuman_default": _MAKEHUMAN_DEFAULT,
     "makehuman_game_engine": _UNREAL,  # MakeHuman's game_engine rig uses UE4's names
     "makehuman_cmu_mb": _MAKEHUMAN_CMU_MB,

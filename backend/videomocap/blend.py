@@ -25,13 +25,34 @@ def _writable(path, what: str) -> Path:
 
 
 def blend(motion_path, output, fbx=None, bvh=None, glb=None, preview=None, video=None,
-          foot_lock: bool = True, smpl_model=None, retarget=None) -> dict:
-    """Build the scene of ``motion_path`` and write the requested files; returns what was built."""
+          foot_lock: bool = True, smpl_model=None, retarget=None, character=None) -> dict:
+    """Build the scene of ``motion_path`` and write the requested files; returns what was built.
+
+    ``character`` (.blend or .fbx) is brought in once per captured person and driven by that
+    person's capture armature (``retarget``: a preset of
+    ``videomocap_addon.core.retarget_maps.CHOICES``, default "auto"); built["characters"] holds
+    the driven armatures, built["retargets"] what each retarget did.
+    """
     motion = load(motion_path)
     if not motion.people:
         raise CaptureError(f"{Path(motion_path).name} holds nobody to build.")
-    if smpl_model is not None or retarget is not None:
-        raise CaptureError("SMPL bodies and retargeting are not part of this version yet.")
+    if smpl_model is not None:
+        raise CaptureError("SMPL bodies are not part of this version yet.")
+    if retarget is not None and character is None:
+        raise CaptureError("--retarget needs the character to drive: pass --character FILE "
+                           "(.blend or .fbx).")
+    if character is not None:
+        from videomocap_addon.core.retarget_maps import CHOICES
+
+        retarget = retarget or "auto"
+        if retarget not in CHOICES:
+            raise CaptureError(f"Unknown retarget preset {retarget!r}; choose one of "
+                               f"{', '.join(CHOICES)}.")
+        if not Path(character).is_file():
+            raise CaptureError(f"The character file {character} does not exist.")
+        if Path(character).suffix.lower() not in (".blend", ".fbx"):
+            raise CaptureError(f"The character {Path(character).name} must be a .blend or "
+                               f".fbx file.")
     if not str(output).endswith(".blend"):
         raise CaptureError(f"The output {output} must end in .blend.")
     _writable(output, ".blend file")
@@ -54,6 +75,18 @@ def blend(motion_path, output, fbx=None, bvh=None, glb=None, preview=None, video
     name = f"Capture {Path(motion.meta.get('video', Path(motion_path).name)).stem}"
     built = build_full_capture(motion, name, scene, foot_lock=foot_lock)
     scene["videomocap_foot_lock"] = bool(foot_lock)  # the switch, as the .blend records it
+    if character is not None:
+        from videomocap_addon.build import retarget as rt
+
+        built["characters"], built["retargets"] = [], []
+        try:
+            for arm in built["armatures"]:
+                target = rt.import_character(character, scene,
+                                             f"{Path(character).stem} ({arm.name})")
+                built["characters"].append(target)
+                built["retargets"].append(rt.retarget(arm, target, retarget, scene))
+        except rt.RetargetError as exc:
+            raise CaptureError(str(exc)) from None
     export.save_blend(output)
     if fbx:
         export.export_fbx(fbx, built["collection"])

@@ -219,3 +219,53 @@ def test_unmappable_rig_is_refused_and_left_alone():
         rt.retarget(src, mesh, "auto")
     with pytest.raises(rt.RetargetError):
         rt.character_armature([mesh])
+
+
+def _save_character(path, with_armature=True):
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    if with_armature:
+        rigs.mixamo_like()
+    else:
+        bpy.data.objects.new("Prop", bpy.data.meshes.new("Prop"))
+        bpy.context.scene.collection.objects.link(bpy.data.objects["Prop"])
+    bpy.ops.wm.save_as_mainfile(filepath=str(path))
+
+
+def test_blend_command_drives_a_character(tmp_path):
+    from videomocap.motion_file import save
+
+    from ..conftest import run_cli
+
+    motion_path = tmp_path / "walk.mocap.npz"
+    save(moving_walk(30), motion_path)
+    character = tmp_path / "character.blend"
+    _save_character(character)
+    out = tmp_path / "out.blend"
+    proc = run_cli("blend", motion_path, "-o", out, "--character", character,
+                   "--retarget", "auto")
+    assert proc.returncode == 0, proc.stderr
+    bpy.ops.wm.open_mainfile(filepath=str(out))
+    driven = [o for o in bpy.data.objects if o.get(rt.RETARGET_OF)]
+    assert len(driven) == 1 and driven[0].get(rt.PRESET) == "mixamo"
+    src = bpy.data.objects[driven[0][rt.RETARGET_OF]]
+    c = _compare(src, driven[0], {"mapping": retarget_maps_build(driven[0])})
+    assert c["effector"].max() < 0.005
+
+    # bad input: one sentence, exit 1, nothing written
+    prop = tmp_path / "prop.blend"
+    _save_character(prop, with_armature=False)
+    for args, words in (((("--character", prop)), "no armature"),
+                        ((("--retarget", "mixamo")), "--character"),
+                        ((("--character", character, "--retarget", "nope")), "preset")):
+        bad = tmp_path / "bad.blend"
+        proc = run_cli("blend", motion_path, "-o", bad, *args)
+        assert proc.returncode == 1, proc.stderr
+        line = proc.stderr.strip().splitlines()[-1]
+        assert words in line and line.endswith("."), line
+        assert not bad.exists()
+
+
+def retarget_maps_build(obj):
+    from videomocap_addon.core import retarget_maps
+
+    return retarget_maps.build_map(obj[rt.PRESET], rt.armature_parents(obj))[1]
