@@ -246,9 +246,9 @@ def plan_retarget(src_rest_world: np.ndarray, src_pose_world: np.ndarray,
             m[:, :3, :3] = desired[b]
             if b == root_bone:
                 m[:, :3, 3] = root_arm
-            basis = np.linalg.inv(base) @ m
+            basis = _rigid_inverse(base) @ m
             quats[b] = rotations.make_quaternions_continuous(
-                rotations.matrix_to_quaternion(_orthonormal_batch(basis[:, :3, :3])), axis=0)
+                rotations.matrix_to_quaternion(basis[:, :3, :3]), axis=0)
             if b == root_bone:
                 location = basis[:, :3, 3]
             pose[:, i] = m
@@ -319,17 +319,29 @@ def _two_bone(hip: np.ndarray, goal: np.ndarray, knee_hint: np.ndarray, l1: floa
     return hip + u * x[:, None] + _unit_rows(side) * y[:, None]
 
 
-def _orthonormal_batch(m: np.ndarray) -> np.ndarray:
-    u, _, vt = np.linalg.svd(m)
-    return u @ vt
+def _rigid_inverse(m: np.ndarray) -> np.ndarray:
+    """Inverse of (N, 4, 4) rotation + translation matrices."""
+    out = np.zeros_like(m)
+    rt = np.swapaxes(m[:, :3, :3], 1, 2)
+    out[:, :3, :3] = rt
+    out[:, :3, 3] = -np.einsum("nij,nj->ni", rt, m[:, :3, 3])
+    out[:, 3, 3] = 1.0
+    return out
 
 
 # --------------------------------------------------------------------------------------------
 # bpy layer
 
 
-def _ordered(obj) -> tuple[list[str], list[int]]:
-    parents = armature_parents(obj)
+def _ordered(obj, needed: set[str]) -> tuple[list[str], list[int]]:
+    """The bones in ``needed`` and their ancestors, parents first, with parent indices."""
+    allp = armature_parents(obj)
+    keep = set()
+    for b in needed:
+        while b is not None and b not in keep:
+            keep.add(b)
+            b = allp[b]
+    parents = {b: p for b, p in allp.items() if b in keep}
     depth = {}
 
     def d(b):
@@ -424,7 +436,7 @@ def retarget(source, target, preset: str = "auto", scene=None, legs_ik: bool = T
     frames = source_frames(source)
     src_world = source_pose(source, frames, scene)
     src_rest = np.asarray(source.matrix_world)[None] @ _rest(source, skeleton.JOINT_NAMES)
-    names, parents = _ordered(target)
+    names, parents = _ordered(target, set(mapping.values()))
     plan = plan_retarget(src_rest, src_world, names, parents, _rest(target, names),
                          np.asarray(target.matrix_world), mapping, legs_ik=legs_ik)
     if used == "rigify":

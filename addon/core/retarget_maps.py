@@ -63,6 +63,8 @@ _RIGIFY_METARIG = _preset(
     ".L", ".R")
 
 #: The generated Rigify rig is driven through its FK controls (its IK/FK switches are set to FK).
+#: Not yet checked against an evaluated generated rig: its FK controls hang under MCH bones with
+#: constraints, which the retarget's forward kinematics does not model.
 _RIGIFY = _preset(
     {"pelvis": "torso", "spine1": "spine_fk.001", "spine2": "spine_fk.002",
      "spine3": "spine_fk.003", "neck": "neck", "head": "head"},
