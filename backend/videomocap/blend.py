@@ -25,18 +25,37 @@ def _writable(path, what: str) -> Path:
 
 
 def blend(motion_path, output, fbx=None, bvh=None, glb=None, preview=None, video=None,
-          foot_lock: bool = True, smpl_model=None, retarget=None, body: str = "auto") -> dict:
+          foot_lock: bool = True, smpl_model=None, retarget=None, character=None,
+          body: str = "auto") -> dict:
     """Build the scene of ``motion_path`` and write the requested files; returns what was built.
 
     Each person gets the SMPL body of ``smpl_model`` when given, else the free MakeHuman body
-    (``body`` forces one of "makehuman", "smpl", "proxy"; see ``build.capture``)."""
+    (``body`` forces one of "makehuman", "smpl", "proxy"; see ``build.capture``).
+    ``character`` (.blend or .fbx) is brought in once per captured person and driven by that
+    person's capture armature (``retarget``: a preset of
+    ``videomocap_addon.core.retarget_maps.CHOICES``, default "auto"); built["characters"] holds
+    the driven armatures, built["retargets"] what each retarget did.
+    """
     motion = load(motion_path)
     if not motion.people:
         raise CaptureError(f"{Path(motion_path).name} holds nobody to build.")
-    if retarget is not None:
-        raise CaptureError("Retargeting is not part of this version yet.")
     if smpl_model is not None and not Path(smpl_model).is_file():
         raise CaptureError(f"The SMPL model file {smpl_model} does not exist.")
+    if retarget is not None and character is None:
+        raise CaptureError("--retarget needs the character to drive: pass --character FILE "
+                           "(.blend or .fbx).")
+    if character is not None:
+        from videomocap_addon.core.retarget_maps import CHOICES
+
+        retarget = retarget or "auto"
+        if retarget not in CHOICES:
+            raise CaptureError(f"Unknown retarget preset {retarget!r}; choose one of "
+                               f"{', '.join(CHOICES)}.")
+        if not Path(character).is_file():
+            raise CaptureError(f"The character file {character} does not exist.")
+        if Path(character).suffix.lower() not in (".blend", ".fbx"):
+            raise CaptureError(f"The character {Path(character).name} must be a .blend or "
+                               f".fbx file.")
     if not str(output).endswith(".blend"):
         raise CaptureError(f"The output {output} must end in .blend.")
     _writable(output, ".blend file")
@@ -65,6 +84,18 @@ def blend(motion_path, output, fbx=None, bvh=None, glb=None, preview=None, video
     except BodyMeshError as exc:
         raise CaptureError(str(exc)) from None
     scene["videomocap_foot_lock"] = bool(foot_lock)  # the switch, as the .blend records it
+    if character is not None:
+        from videomocap_addon.build import retarget as rt
+
+        built["characters"], built["retargets"] = [], []
+        try:
+            for arm in built["armatures"]:
+                target = rt.import_character(character, scene,
+                                             f"{Path(character).stem} ({arm.name})")
+                built["characters"].append(target)
+                built["retargets"].append(rt.retarget(arm, target, retarget, scene))
+        except rt.RetargetError as exc:
+            raise CaptureError(str(exc)) from None
     export.save_blend(output)
     if fbx:
         export.export_fbx(fbx, built["collection"])

@@ -41,7 +41,14 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--smpl-model", help="your SMPL / SMPL-H / SMPL-X model file (.pkl or .npz): "
                    "each person gets that body, shaped to their skeleton (default: the free "
                    "MakeHuman body)")
-    b.add_argument("--retarget")
+    b.add_argument("--character", metavar="FILE",
+                   help="a character (.blend or .fbx with an armature) to drive with the "
+                        "capture: brought in once per person and keyed to follow them")
+    b.add_argument("--retarget", metavar="PRESET",
+                   help="how the character's bones map to the capture's (needs --character): "
+                        "auto (default: detect the rig from its bone names, else match names), "
+                        "names, mixamo, rigify, rigify_metarig, unreal_manny, unreal, "
+                        "makehuman_default, makehuman_game_engine, makehuman_cmu_mb")
 
     s = sub.add_parser("bench", help="accuracy and speed on ground-truth scenes")
     s.add_argument("--suite", default="default", help="default | quick")
@@ -100,7 +107,7 @@ def _blend(args) -> int:
 
     blend(args.motion, args.output, fbx=args.fbx, bvh=args.bvh, glb=args.glb,
           preview=args.preview, video=args.video, foot_lock=not args.no_foot_lock,
-          smpl_model=args.smpl_model, retarget=args.retarget)
+          smpl_model=args.smpl_model, retarget=args.retarget, character=args.character)
     return 0
 
 

