@@ -13,18 +13,34 @@ Bodies (``body``):
   or unreadable: logged as a warning) the proxy.
 
 A model file that cannot be used raises ``BodyMeshError`` (a ValueError) before anything is built.
+
+Each person's motion is one Action named ``"<capture> person <id>"`` with a fake user (it survives
+when unassigned and can be pushed onto NLA tracks). Its contact phases are keyed on the armature
+as 0/1 custom-property curves (``contact_left_heel`` ... see
+:data:`..core.export_presets.CONTACT_PROPERTIES`, CONSTANT interpolation, in the same Action) and
+summarised as JSON in the ``videomocap_contact_phases`` property, which FBX user properties and
+glTF extras carry to engines.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 
+import numpy as np
+
 from ..core import body_mesh as core_body
-from .armature import key_visibility
+from ..core import contact_phases as cp
+from ..core import export_presets
+from ..core.shared import skeleton
+from .armature import FRAME_OFFSET, key_visibility, rest_matrices
 from .body_proxy import create_body_proxy
 from .scene import build_capture
 
 log = logging.getLogger("videomocap")
+
+#: armature property holding the contact phases as JSON (a list of {side, point, start, end})
+PHASES_PROPERTY = "videomocap_contact_phases"
 
 #: Body colours, one per person in turn.
 PALETTE = [(0.85, 0.45, 0.15, 1), (0.2, 0.55, 0.85, 1), (0.35, 0.75, 0.3, 1),
@@ -58,11 +74,18 @@ def build_full_capture(motion, name: str, scene, foot_lock: bool = True, body: s
     object per person) and "body" (the kind built)."""
     kind, model = _choose_body(body, smpl_model)
     built = build_capture(motion, name, scene)
-    if foot_lock:
-        from .foot_lock import apply_foot_lock
+    fps = float(motion.fps)
+    for arm, person in zip(built["armatures"], motion.people):
+        action = arm.animation_data.action
+        action.name = f"{name} person {int(person.person_id)}"
+        action.use_fake_user = True
+        if foot_lock:
+            from .foot_lock import apply_foot_lock
 
-        for arm, person in zip(built["armatures"], motion.people):
-            apply_foot_lock(arm, person, float(motion.fps))
+            phases = apply_foot_lock(arm, person, fps)["phases"]
+        else:
+            phases = _phases(arm, person, fps)
+        key_contacts(arm, person.frame_ids, phases)
     bodies = []
     for i, (arm, person) in enumerate(zip(built["armatures"], motion.people)):
         color = PALETTE[i % len(PALETTE)]
@@ -85,3 +108,29 @@ def build_full_capture(motion, name: str, scene, foot_lock: bool = True, body: s
     built["body"] = kind
     built["foot_lock"] = bool(foot_lock)
     return built
+
+
+def _phases(arm, person, fps: float) -> list:
+    """Contact phases as the foot lock finds them, without building the lock."""
+    _, heads = rest_matrices(arm)
+    ground = (float(heads[skeleton.JOINT_INDEX["left_ankle"], 2]),
+              float(heads[skeleton.JOINT_INDEX["left_foot"], 2]))
+    return cp.contact_phases(person.frame_ids, person.contact, person.joints, fps,
+                             ground_heights=ground)
+
+
+def key_contacts(arm, frame_ids, phases) -> None:
+    """Key the contact channels of ``phases`` on ``arm`` as 0/1 custom-property curves in its
+    action, and store the phases as JSON (:data:`PHASES_PROPERTY`)."""
+    from .foot_lock import _Appender
+
+    writer = _Appender(arm)
+    for prop, (frames, values) in export_presets.contact_keys(frame_ids, phases).items():
+        arm[prop] = float(values[0]) if len(values) else 0.0
+        arm.id_properties_ui(prop).update(min=0.0, max=1.0, soft_min=0.0, soft_max=1.0,
+                                          description="1 while this point of the foot is "
+                                                      "locked to the ground")
+        if len(frames):
+            writer.add(f'["{prop}"]', np.asarray(frames) + FRAME_OFFSET, values,
+                       group="Contact", interpolation="CONSTANT")
+    arm[PHASES_PROPERTY] = json.dumps(export_presets.phases_summary(phases))

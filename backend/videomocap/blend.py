@@ -26,8 +26,9 @@ def _writable(path, what: str) -> Path:
 
 def blend(motion_path, output, fbx=None, bvh=None, glb=None, preview=None, video=None,
           foot_lock: bool = True, smpl_model=None, retarget=None, character=None,
-          body: str = "auto") -> dict:
-    """Build the scene of ``motion_path`` and write the requested files; returns what was built.
+          body: str = "auto", per_person: bool = False, fbx_preset: str = "default") -> dict:
+    """Build the scene of ``motion_path`` and write the requested files; returns what was built
+    (with ``"exported"``: the FBX/BVH/glTF files written).
 
     Each person gets the SMPL body of ``smpl_model`` when given, else the free MakeHuman body
     (``body`` forces one of "makehuman", "smpl", "proxy"; see ``build.capture``).
@@ -35,7 +36,14 @@ def blend(motion_path, output, fbx=None, bvh=None, glb=None, preview=None, video
     person's capture armature (``retarget``: a preset of
     ``videomocap_addon.core.retarget_maps.CHOICES``, default "auto"); built["characters"] holds
     the driven armatures, built["retargets"] what each retarget did.
+
+    Exports carry the foot-locked motion baked to FK keys, the meshes skinned to each armature and
+    nothing else. ``per_person``: one FBX/glTF file per person (``NAME_person<ID>.ext``); BVH is
+    one file per person whenever there are several. ``fbx_preset``: default | unity | unreal
+    (see ``videomocap_addon.core.export_presets``).
     """
+    from videomocap_addon.core import export_presets
+
     motion = load(motion_path)
     if not motion.people:
         raise CaptureError(f"{Path(motion_path).name} holds nobody to build.")
@@ -63,6 +71,13 @@ def blend(motion_path, output, fbx=None, bvh=None, glb=None, preview=None, video
                        (preview, "preview picture")):
         if path:
             _writable(path, what)
+    try:
+        preset = export_presets.fbx_preset(fbx_preset)
+    except ValueError as exc:
+        raise CaptureError(str(exc)) from None
+    if fbx and preset["one_skeleton_per_file"] and not per_person and len(motion.people) > 1:
+        raise CaptureError(f"The {fbx_preset} FBX preset holds one skeleton per file and this "
+                           f"capture has {len(motion.people)} people: add --per-person.")
     if preview:
         video = video or motion.meta.get("video_path")
         if not video or not Path(video).is_file():
@@ -97,18 +112,13 @@ def blend(motion_path, output, fbx=None, bvh=None, glb=None, preview=None, video
         except rt.RetargetError as exc:
             raise CaptureError(str(exc)) from None
     export.save_blend(output)
-    if fbx:
-        export.export_fbx(fbx, built["collection"])
-    if bvh:
-        if len(built["armatures"]) > 1:
-            stem = Path(bvh)
-            for arm in built["armatures"]:
-                pid = arm["videomocap_person_id"]
-                export.export_bvh(stem.with_name(f"{stem.stem}_person{pid}{stem.suffix}"), arm)
-        else:
-            export.export_bvh(bvh, built["armatures"][0])
-    if glb:
-        export.export_glb(glb, built["collection"])
+    exported = []
+    for fmt, path in (("fbx", fbx), ("bvh", bvh), ("glb", glb)):
+        if path:
+            exported += export.export_capture(fmt, path, built["armatures"],
+                                              per_person=per_person, fbx_preset=fbx_preset,
+                                              scene=scene)
+    built["exported"] = exported
     if preview:
         from .preview import write_preview
 

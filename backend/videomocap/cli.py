@@ -14,6 +14,8 @@ from .errors import CaptureError
 
 
 def _parser() -> argparse.ArgumentParser:
+    from videomocap_addon.core.export_presets import FBX_PRESETS  # bpy-free settings data
+
     p = argparse.ArgumentParser(prog="videomocap",
                                 description="Motion capture from ordinary video into Blender.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -35,6 +37,11 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--fbx")
     b.add_argument("--bvh")
     b.add_argument("--glb")
+    b.add_argument("--per-person", action="store_true",
+                   help="one FBX / glTF file per person (NAME_person<ID>.ext); BVH always is")
+    b.add_argument("--fbx-preset", choices=tuple(FBX_PRESETS), default="default",
+                   help="FBX axes, units and root naming for the target (unreal: one person "
+                        "per file)")
     b.add_argument("--preview", help="PNG: the video frame beside the result seen from the camera")
     b.add_argument("--video", help="source video for --preview (default: from the motion file)")
     b.add_argument("--no-foot-lock", action="store_true")
@@ -107,7 +114,8 @@ def _blend(args) -> int:
 
     blend(args.motion, args.output, fbx=args.fbx, bvh=args.bvh, glb=args.glb,
           preview=args.preview, video=args.video, foot_lock=not args.no_foot_lock,
-          smpl_model=args.smpl_model, retarget=args.retarget, character=args.character)
+          smpl_model=args.smpl_model, retarget=args.retarget, character=args.character,
+          per_person=args.per_person, fbx_preset=args.fbx_preset)
     return 0
 
 
