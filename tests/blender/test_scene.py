@@ -122,13 +122,15 @@ def test_two_people_gt(two_people):
     uv = gt.project(pelvis, d["K"], d["cam_R"], d["cam_t"])
     du = uv[:, 0, 0] - uv[:, 1, 0]
     assert np.sign(du[0]) != np.sign(du[-1])
-    # person 1 is fully hidden behind person 0 for about a second
-    a, b = scene.hidden_interval(d["visible"][:, 1], int(np.argmin(d["visible"][:, 1])))
-    assert 0.5 <= (b - a + 1) / 30 <= 1.5, (a, b)
+    # person 1 is mostly hidden behind person 0 for about a second ...
+    vis1 = d["visible"][:, 1]
+    a, b = scene.hidden_interval(vis1, int(np.argmin(vis1)), scene.MOSTLY_HIDDEN)
+    assert 0.5 <= (b - a + 1) / 30 <= 1.6, (a, b)
     assert np.all(uv[a:b + 1, 0, 2] < uv[a:b + 1, 1, 2])  # person 0 is the nearer one
-    box0, box1 = d["boxes"][a:b + 1, 0], d["boxes"][a:b + 1, 1]
-    assert np.all((box1[:, 0] >= box0[:, 0] - 1) & (box1[:, 2] <= box0[:, 2] + 1))
-    # both in frame throughout, and mostly in view
+    # ... and mostly in view otherwise (not half-hidden behind them for seconds)
+    outside = np.ones(F, bool)
+    outside[max(0, a - 15):b + 16] = False
+    assert (vis1[outside] > 0.5).mean() > 0.85, np.round(vis1[::6], 2)
+    assert (d["visible"][:, 0] > 0.5).mean() > 0.95
+    # both in frame throughout
     assert np.all(d["boxes"][..., 2] > d["boxes"][..., 0])
-    # (person 1 drifts slowly behind person 0, so it is partly hidden for a few seconds)
-    assert (d["visible"][:, 0] > 0.3).mean() > 0.7 and (d["visible"][:, 1] > 0.3).mean() > 0.25
