@@ -64,17 +64,6 @@ def _rest(obj, names) -> np.ndarray:
     return allm[[index[n] for n in names]]
 
 
-def _keyed_values(fcurves, path: str, size: int, frames: np.ndarray, default) -> np.ndarray:
-    out = np.tile(np.asarray(default, dtype=np.float64), (len(frames), 1))
-    for fc in fcurves:
-        if fc.data_path == path and fc.array_index < size and len(fc.keyframe_points):
-            co = np.empty(2 * len(fc.keyframe_points), dtype=np.float32)
-            fc.keyframe_points.foreach_get("co", co)
-            co = co.reshape(-1, 2)
-            out[:, fc.array_index] = np.interp(frames, co[:, 0], co[:, 1])
-    return out
-
-
 def source_frames(source) -> np.ndarray:
     """Blender frames on which the capture armature's bones are keyed."""
     frames = []
@@ -89,36 +78,10 @@ def source_frames(source) -> np.ndarray:
 
 
 def source_pose(source, frames: np.ndarray, scene=None) -> np.ndarray:
-    """(F, 24, 4, 4) world matrices of the capture armature's bones (SMPL order) on ``frames``.
-
-    Forward kinematics of its keys in numpy; frames where a live foot lock acts are evaluated by
-    Blender instead, so the IK-pinned legs are what is read.
-    """
-    names = skeleton.JOINT_NAMES
-    rest = _rest(source, names)
-    curves = list(fl._fcurves(source))
-    f = np.asarray(frames, dtype=np.float64)
-    n = len(f)
-    posed = np.empty((n, len(names), 4, 4))
-    for j, name in enumerate(names):
-        base = f'pose.bones["{name}"]'
-        q = _keyed_values(curves, base + ".rotation_quaternion", 4, f, (1.0, 0.0, 0.0, 0.0))
-        loc = _keyed_values(curves, base + ".location", 3, f, (0.0, 0.0, 0.0))
-        basis = np.zeros((n, 4, 4))
-        basis[:, :3, :3] = rotations.quaternion_to_matrix(
-            q / np.linalg.norm(q, axis=1, keepdims=True))
-        basis[:, :3, 3] = loc
-        basis[:, 3, 3] = 1.0
-        p = skeleton.PARENTS[j]
-        if p < 0:
-            posed[:, j] = rest[j] @ basis
-        else:
-            posed[:, j] = posed[:, p] @ (np.linalg.inv(rest[p]) @ rest[j]) @ basis
-    if source.get(fl.STATE) == "live":
-        locked = np.intersect1d(fl._locked_frames(source), frames)
-        if len(locked):
-            idx = np.searchsorted(frames, locked)
-            posed[idx] = fl.evaluated_pose_matrices(source, locked, scene)
+    """(F, 24, 4, 4) world matrices of the capture armature's bones (SMPL order) on ``frames``,
+    with its live foot lock as Blender applies it (:func:`.foot_lock.locked_pose_matrices`:
+    numpy, no depsgraph evaluation unless the lock was changed by hand)."""
+    posed = fl.locked_pose_matrices(source, np.asarray(frames), scene)
     return np.asarray(source.matrix_world)[None, None] @ posed
 
 
@@ -433,6 +396,8 @@ def retarget(source, target, preset: str = "auto", scene=None, legs_ik: bool = T
         used, mapping = retarget_maps.build_map(preset, armature_parents(target))
     except retarget_maps.RetargetMapError as exc:
         raise RetargetError(str(exc)) from None
+    # object matrices are derived data: objects just made or appended need an update first
+    bpy.context.view_layer.update()
     frames = source_frames(source)
     src_world = source_pose(source, frames, scene)
     src_rest = np.asarray(source.matrix_world)[None] @ _rest(source, skeleton.JOINT_NAMES)
