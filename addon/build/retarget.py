@@ -19,12 +19,19 @@ How one frame is transferred (all in world space, so object transforms such as a
   (no blind copying of local rotations);
 * **root motion**: the hips bone's head moves by the source pelvis' displacement from rest times
   the leg-length ratio (target / source), so strides fit the character's legs;
+* **feet** (``legs_ik``): the ankles go where the capture's are (scaled the same way) plus the rest
+  offset between the two skeletons' ankles, turned with the body's heading except while the
+  capture's foot is planted (its lock's contact phases), when that offset is held, so a planted
+  foot stays planted; thigh and shin reach them by two-bone IK. Where a goal is out of the
+  character's reach (other proportions: a leg straighter in the capture than the character's can
+  be) the hips go down just enough (smoothly), rather than the foot being dragged along;
 * unmapped bones (extra spine/neck segments, twist bones, fingers) stay at rest and are carried
   rigidly by their parents; the local channels are found by forward kinematics over the target's
   hierarchy in numpy, and written with :class:`.keys.CurveWriter` (one ``foreach_set`` per curve).
 
-The source is read from its keys (numpy forward kinematics) and, on frames where a live foot lock
-has influence, from Blender's evaluated pose (the IK result), so the lock carries over.
+The source is read from its keys with its live foot lock applied in numpy
+(:func:`.foot_lock.locked_pose_matrices`, which models Blender's IK and Copy Rotation to within
+0.1 mm), so the lock carries over without evaluating the depsgraph frame by frame.
 """
 
 from __future__ import annotations
@@ -85,6 +92,22 @@ def source_pose(source, frames: np.ndarray, scene=None) -> np.ndarray:
     return np.asarray(source.matrix_world)[None, None] @ posed
 
 
+def planted_feet(source, frames: np.ndarray) -> dict[str, np.ndarray] | None:
+    """{side: (F,) bool} the frames of each contact phase of the capture's live foot lock (its IK
+    influence is full there), or None without a live lock."""
+    if source.get(fl.STATE) != "live":
+        return None
+    curves = list(fl._fcurves(source))
+    out = {}
+    for side in ("left", "right"):
+        path = f'pose.bones["{side}_knee"].constraints["{fl.IK_NAME}"].influence'
+        if not any(fc.data_path == path for fc in curves):
+            return None
+        w = fl.keyed_values(curves, path, 1, np.asarray(frames, dtype=np.float64), (0.0,))
+        out[side] = w[:, 0] > 0.999
+    return out
+
+
 # --------------------------------------------------------------------------------------------
 # the math (numpy only)
 
@@ -132,8 +155,8 @@ def _leg_length(heads: dict[str, np.ndarray]) -> float:
 
 def plan_retarget(src_rest_world: np.ndarray, src_pose_world: np.ndarray,
                   tgt_names: list[str], tgt_parents: list[int], tgt_rest: np.ndarray,
-                  tgt_world: np.ndarray, mapping: dict[str, str], legs_ik: bool = True
-                  ) -> dict:
+                  tgt_world: np.ndarray, mapping: dict[str, str], legs_ik: bool = True,
+                  planted: dict[str, np.ndarray] | None = None) -> dict:
     """Target pose channels from a source motion (bpy-free).
 
     Args:
@@ -144,9 +167,13 @@ def plan_retarget(src_rest_world: np.ndarray, src_pose_world: np.ndarray,
         tgt_world: (4, 4) the target object's world matrix.
         mapping: {SMPL joint: target bone} (checked, see ``retarget_maps.check_map``).
         legs_ik: place the feet where the capture's are (scaled), reaching them by IK.
+        planted: {"left"/"right": (F,) bool} frames where the capture's foot is planted (the
+            lock's contact phases); None: where its ankle (nearly) stands still.
 
     Returns dict with ``quats`` {bone: (F, 4)}, ``location`` (F, 3) of the root bone ``root``,
-    ``scale`` (leg-length ratio), ``pose`` (F, B, 4, 4) armature-space target pose matrices.
+    ``scale`` (leg-length ratio), ``pose`` (F, B, 4, 4) armature-space target pose matrices,
+    ``drop`` (F,) how far the hips were lowered (world z) where the legs could not otherwise
+    reach the feet (a smooth curve at or above what each frame needs; 0 without ``legs_ik``).
     """
     idx = {n: i for i, n in enumerate(tgt_names)}
     jidx = skeleton.JOINT_INDEX
@@ -218,20 +245,41 @@ def plan_retarget(src_rest_world: np.ndarray, src_pose_world: np.ndarray,
         return pose, quats, location
 
     pose, quats, location = fk()
+    plan_drop = np.zeros(n)
     if legs_ik:
         # feet: where the capture's feet are, scaled about the pelvis' rest position (so a foot
-        # the capture pins stays pinned), turned with the pelvis' heading for the rest offset
-        # between the two skeletons; the legs reach them by two-bone IK in the plane the
-        # rotation transfer bent them in
-        yaw = _heading(pose_rot[:, 0] @ src_rot[0].T)
+        # the capture pins stays pinned), plus the rest offset between the two skeletons' feet
+        # turned with the body's heading, but held while the foot is planted (else a planted
+        # foot would slide round as the body turns); the legs reach them by two-bone IK in the
+        # plane the rotation transfer bent them in
+        heading = _heading_angle(pose_rot[:, 0] @ src_rot[0].T)
+        if planted is None:
+            planted = still_feet(src_pose_world, _leg_length(s_heads))
+        legs, drop = {}, np.zeros(n)
         for side in ("left", "right"):
             hip, knee, ankle = (mapping[f"{side}_{j}"] for j in ("hip", "knee", "ankle"))
             ih, ik_, ia = idx[hip], idx[knee], idx[ankle]
             delta = (t_heads[f"{side}_ankle"] - t_heads["pelvis"]) - scale * (
                 s_heads[f"{side}_ankle"] - s_heads["pelvis"])
+            angle = held_heading(heading, planted[side])
+            yaw = rotations.axis_angle_to_matrix(
+                np.stack([0 * angle, 0 * angle, angle], axis=1))
             goal_w = (t_heads["pelvis"][None] + scale * (
                 src_pose_world[:, jidx[f"{side}_ankle"], :3, 3] - p0)
                 + np.einsum("nij,j->ni", yaw, delta))
+            l1 = float(np.linalg.norm(t_rest_w[ik_, :3, 3] - t_rest_w[ih, :3, 3]))
+            l2 = float(np.linalg.norm(t_rest_w[ia, :3, 3] - t_rest_w[ik_, :3, 3]))
+            legs[side] = (hip, knee, ih, ik_, ia, goal_w)
+            # where the goal is out of the leg's reach (other proportions), the hips go down
+            v = goal_w - (pose[:, ih, :3, 3] @ tgt_world[:3, :3].T + tgt_world[:3, 3])
+            room = (0.9999 * (l1 + l2)) ** 2 - np.sum(v[:, :2] ** 2, axis=1)
+            drop = np.maximum(drop, -v[:, 2] - np.sqrt(np.maximum(room, 0.0)))
+        drop = _cover(np.maximum(drop, 0.0), 5)
+        if drop.any():
+            root_world = root_world - drop[:, None] * np.array([0.0, 0.0, 1.0])
+            root_arm = root_world @ inv_w[:3, :3].T + inv_w[:3, 3]
+            pose, quats, location = fk()
+        for side, (hip, knee, ih, ik_, ia, goal_w) in legs.items():
             goal = goal_w @ inv_w[:3, :3].T + inv_w[:3, 3]
             h, k_fk, a_fk = (pose[:, i, :3, 3] for i in (ih, ik_, ia))
             l1 = float(np.linalg.norm(tgt_rest[ik_, :3, 3] - tgt_rest[ih, :3, 3]))
@@ -241,9 +289,21 @@ def plan_retarget(src_rest_world: np.ndarray, src_pose_world: np.ndarray,
                 np.linalg.norm(goal - h, axis=1, keepdims=True), 0.9999 * (l1 + l2))
             desired[hip] = _swing_rows(k_fk - h, knee_pos - h) @ desired[hip]
             desired[knee] = _swing_rows(a_fk - k_fk, reach - knee_pos) @ desired[knee]
+        plan_drop = drop
         pose, quats, location = fk()
     return {"quats": quats, "location": location, "root": root_bone, "scale": scale,
-            "pose": pose}
+            "pose": pose, "drop": plan_drop}
+
+
+def _cover(x: np.ndarray, half: int) -> np.ndarray:
+    """A smooth curve at or above ``x`` everywhere: the running maximum over +-``half`` frames,
+    then its running mean over the same window (each mean includes the frame's own maximum)."""
+    if len(x) == 0 or not x.any():
+        return x
+    pad = np.pad(x, half, mode="edge")
+    win = np.lib.stride_tricks.sliding_window_view(pad, 2 * half + 1)
+    m = np.pad(win.max(axis=1), half, mode="edge")
+    return np.lib.stride_tricks.sliding_window_view(m, 2 * half + 1).mean(axis=1)
 
 
 def _unit_rows(v: np.ndarray) -> np.ndarray:
@@ -260,12 +320,54 @@ def _swing_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return rotations.axis_angle_to_matrix(rv)
 
 
-def _heading(rot: np.ndarray) -> np.ndarray:
-    """(N, 3, 3) world rotations -> (N, 3, 3) their turn about world z (from where the body's
-    rest forward, -y, ends up)."""
+def _heading_angle(rot: np.ndarray) -> np.ndarray:
+    """(N, 3, 3) world rotations -> (N,) their turn about world z (from where the body's rest
+    forward, -y, ends up), unwrapped."""
     fwd = rot @ np.array([0.0, -1.0, 0.0])
-    ang = np.arctan2(fwd[:, 0], -fwd[:, 1])
-    return rotations.axis_angle_to_matrix(np.stack([0 * ang, 0 * ang, ang], axis=1))
+    return np.unwrap(np.arctan2(fwd[:, 0], -fwd[:, 1]))
+
+
+def still_feet(src_pose_world: np.ndarray, leg: float, still: float = 0.005,
+               min_frames: int = 3) -> dict[str, np.ndarray]:
+    """{side: (F,) bool} frames where the capture's ankle moves less than ``still`` x leg length
+    from the frame before or to the frame after, in runs of at least ``min_frames``."""
+    out = {}
+    for side in ("left", "right"):
+        a = src_pose_world[:, skeleton.JOINT_INDEX[f"{side}_ankle"], :3, 3]
+        step = np.linalg.norm(np.diff(a, axis=0), axis=1) < still * leg
+        mask = np.zeros(len(a), dtype=bool)
+        mask[:-1] |= step
+        mask[1:] |= step
+        edges = np.flatnonzero(np.diff(np.r_[0, mask.astype(np.int8), 0]))
+        for s, e in zip(edges[0::2], edges[1::2]):
+            if e - s < min_frames:
+                mask[s:e] = False
+        out[side] = mask
+    return out
+
+
+def held_heading(angle: np.ndarray, planted: np.ndarray, release: int = 10) -> np.ndarray:
+    """(N,) heading ``angle`` held constant through each run of ``planted`` frames (at its value
+    in the run's middle); between runs the difference to the live heading fades linearly, over
+    at most ``release`` frames on either side (and fully where runs are closer)."""
+    angle = np.asarray(angle, dtype=np.float64)
+    planted = np.asarray(planted, dtype=bool)
+    n = len(angle)
+    if n == 0 or not planted.any():
+        return angle.copy()
+    corr = np.zeros(n)
+    edges = np.flatnonzero(np.diff(np.r_[0, planted.astype(np.int8), 0]))
+    for s, e in zip(edges[0::2], edges[1::2]):
+        corr[s:e] = angle[(s + e - 1) // 2] - angle[s:e]
+    # anchors: planted frames (held) and frames more than ``release`` from any (live)
+    idx = np.arange(n)
+    marks = np.flatnonzero(planted)
+    pos = np.searchsorted(marks, idx)
+    before = np.abs(idx - marks[np.maximum(pos - 1, 0)])
+    after = np.abs(marks[np.minimum(pos, len(marks) - 1)] - idx)
+    anchor = planted | (np.minimum(before, after) > release)
+    corr = np.interp(idx, idx[anchor], corr[anchor])
+    return angle + corr
 
 
 def _two_bone(hip: np.ndarray, goal: np.ndarray, knee_hint: np.ndarray, l1: float, l2: float
@@ -385,7 +487,8 @@ def retarget(source, target, preset: str = "auto", scene=None, legs_ik: bool = T
     ``preset``: one of :data:`..core.retarget_maps.CHOICES`; ``legs_ik``: see
     :func:`plan_retarget`. Raises :class:`RetargetError` (one
     sentence) with nothing changed when the rig cannot be mapped. Returns a dict with ``preset``,
-    ``mapping``, ``action``, ``frames`` (count), ``scale`` (leg-length ratio).
+    ``mapping``, ``action``, ``frames`` (count), ``scale`` (leg-length ratio), ``drop`` (F,) how
+    far (world units) the hips were lowered below the scaled root motion so the legs reach.
     """
     if target is None or target.type != "ARMATURE":
         raise RetargetError("The character has no armature to drive.")
@@ -403,7 +506,8 @@ def retarget(source, target, preset: str = "auto", scene=None, legs_ik: bool = T
     src_rest = np.asarray(source.matrix_world)[None] @ _rest(source, skeleton.JOINT_NAMES)
     names, parents = _ordered(target, set(mapping.values()))
     plan = plan_retarget(src_rest, src_world, names, parents, _rest(target, names),
-                         np.asarray(target.matrix_world), mapping, legs_ik=legs_ik)
+                         np.asarray(target.matrix_world), mapping, legs_ik=legs_ik,
+                         planted=planted_feet(source, frames))
     if used == "rigify":
         _prepare_rigify(target, mapping)
     # unmapped bones between mapped ones are assumed at rest: put them there
@@ -431,4 +535,4 @@ def retarget(source, target, preset: str = "auto", scene=None, legs_ik: bool = T
     target[RETARGET_OF] = source.name
     target[PRESET] = used
     return {"preset": used, "mapping": mapping, "action": writer.action,
-            "frames": int(len(frames)), "scale": float(plan["scale"])}
+            "frames": int(len(frames)), "scale": float(plan["scale"]), "drop": plan["drop"]}
