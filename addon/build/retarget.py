@@ -29,6 +29,11 @@ How one frame is transferred (all in world space, so object transforms such as a
   rigidly by their parents; the local channels are found by forward kinematics over the target's
   hierarchy in numpy, and written with :class:`.keys.CurveWriter` (one ``foreach_set`` per curve).
 
+A rig whose mapped bones hang under constrained bones (a generated Rigify rig: FK controls under
+MCH bones) gets the same planned pose, but its keys are solved against the parents' poses as
+Blender evaluates them (:func:`_solve_through_constraints`; a few depsgraph passes over the
+frames), after its IK/FK switches are set to FK.
+
 The source is read from its keys with its live foot lock applied in numpy
 (:func:`.foot_lock.locked_pose_matrices`, which models Blender's IK and Copy Rotation to within
 0.1 mm), so the lock carries over without evaluating the depsgraph frame by frame.
@@ -156,7 +161,8 @@ def _leg_length(heads: dict[str, np.ndarray]) -> float:
 def plan_retarget(src_rest_world: np.ndarray, src_pose_world: np.ndarray,
                   tgt_names: list[str], tgt_parents: list[int], tgt_rest: np.ndarray,
                   tgt_world: np.ndarray, mapping: dict[str, str], legs_ik: bool = True,
-                  planted: dict[str, np.ndarray] | None = None) -> dict:
+                  planted: dict[str, np.ndarray] | None = None,
+                  extra: dict[str, str] | None = None) -> dict:
     """Target pose channels from a source motion (bpy-free).
 
     Args:
@@ -169,6 +175,8 @@ def plan_retarget(src_rest_world: np.ndarray, src_pose_world: np.ndarray,
         legs_ik: place the feet where the capture's are (scaled), reaching them by IK.
         planted: {"left"/"right": (F,) bool} frames where the capture's foot is planted (the
             lock's contact phases); None: where its ankle (nearly) stands still.
+        extra: {target bone: SMPL joint} more bones keyed to turn as that joint does (see
+            ``retarget_maps.EXTRA``); they must be in ``tgt_names``.
 
     Returns dict with ``quats`` {bone: (F, 4)}, ``location`` (F, 3) of the root bone ``root``,
     ``scale`` (leg-length ratio), ``pose`` (F, B, 4, 4) armature-space target pose matrices,
@@ -201,10 +209,20 @@ def plan_retarget(src_rest_world: np.ndarray, src_pose_world: np.ndarray,
         if len(kids) == 1:
             d_t = t_heads[kids[0]] - t_heads[j]
             d_s = s_heads[kids[0]] - s_heads[j]
+            if np.linalg.norm(d_t) < 1e-3 * np.linalg.norm(d_s):
+                # the child's head on this one's (Rigify's FK spine pivots): its own axis
+                d_t = wt_r @ tgt_rest[idx[b], :3, 1]
         else:  # an end bone: its own axis (bones point along local y)
             d_t = wt_r @ tgt_rest[idx[b], :3, 1]
             d_s = src_rest_world[jidx[j], :3, 1]
         align[j] = _swing(a0 @ d_t, d_s) @ a0
+    # extra bones that turn with a joint (Rigify's hips FK bone with the pelvis): laid along
+    # the joint's bone by their own axis
+    follow = {}
+    for b, j in (extra or {}).items():
+        kid = main_child.get(j) or next((k for k in children.get(j, []) if k in s_heads), None)
+        d_s = (s_heads[kid] - s_heads[j]) if kid in s_heads else src_rest_world[jidx[j], :3, 1]
+        follow[b] = (j, _swing(a0 @ (wt_r @ tgt_rest[idx[b], :3, 1]), d_s) @ a0)
 
     n = src_pose_world.shape[0]
     src_rot = np.stack([_orthonormal(m[:3, :3]) for m in src_rest_world])
@@ -215,6 +233,9 @@ def plan_retarget(src_rest_world: np.ndarray, src_pose_world: np.ndarray,
         d = pose_rot[:, jidx[j]] @ src_rot[jidx[j]].T
         t_rot = _orthonormal(t_rest_w[idx[b], :3, :3])
         desired[b] = wt_r.T @ d @ align[j] @ t_rot
+    for b, (j, al) in follow.items():
+        d = pose_rot[:, jidx[j]] @ src_rot[jidx[j]].T
+        desired[b] = wt_r.T @ d @ al @ _orthonormal(t_rest_w[idx[b], :3, :3])
     root_bone = mapping["pelvis"]
     p0 = src_rest_world[0, :3, 3]
     root_world = t_heads["pelvis"][None] + scale * (src_pose_world[:, 0, :3, 3] - p0)
@@ -473,12 +494,189 @@ def import_character(path, scene, name: str) -> bpy.types.Object:
         raise
 
 
-def _prepare_rigify(target, mapping) -> None:
-    """A generated Rigify rig: switch its limbs to FK and let FK limbs follow their parents."""
+def _prepare_rigify(target) -> None:
+    """A generated Rigify rig: limbs to FK (``IK_FK`` 1), FK limbs following their parents
+    (``FK_limb_follow`` 0), neck and head turning with the bones they hang on rather than with the
+    torso (``neck_follow``/``head_follow`` 1, which zeroes the Copy Rotation from the torso), so
+    the controls the map drives move as a plain FK chain wherever they can."""
+    values = {"IK_FK": 1.0, "FK_limb_follow": 0.0, "neck_follow": 1.0, "head_follow": 1.0}
     for pb in target.pose.bones:
-        for key in ("IK_FK", "FK_limb_follow"):
+        for key, value in values.items():
             if key in pb.keys():
-                pb[key] = 1.0 if key == "IK_FK" else 0.0
+                pb[key] = value
+
+
+def _armature_matrices(obj, frames, names, scene) -> np.ndarray:
+    """(F, len(names), 4, 4) evaluated armature-space pose matrices of ``names`` on ``frames``."""
+    scene = scene or bpy.context.scene
+    index = [obj.pose.bones.find(n) for n in names]
+    nb = len(obj.pose.bones)
+    buf = np.empty(nb * 16, dtype=np.float32)
+    out = np.empty((len(frames), len(names), 4, 4))
+    current = scene.frame_current
+    for k, f in enumerate(frames):
+        scene.frame_set(int(f))
+        ev = obj.evaluated_get(bpy.context.evaluated_depsgraph_get())
+        ev.pose.bones.foreach_get("matrix", buf)
+        out[k] = np.swapaxes(buf.reshape(nb, 4, 4), 1, 2)[index]
+    scene.frame_set(current)
+    return out
+
+
+def _active_constraints(obj) -> dict[str, list]:
+    """{bone: its constraints that act}: not muted, influence above 0 once drivers ran (read
+    from the evaluated object), and not a Copy Scale (every scale here is 1)."""
+    bpy.context.view_layer.update()
+    ev = obj.evaluated_get(bpy.context.evaluated_depsgraph_get())
+    out = {}
+    for pb in obj.pose.bones:
+        if not len(pb.constraints):
+            continue
+        live = ev.pose.bones[pb.name].constraints
+        act = [c for c, e in zip(pb.constraints, live) if not c.mute and e.influence > 1e-6
+               and c.type != "COPY_SCALE"]
+        if act:
+            out[pb.name] = act
+    return out
+
+
+def _solve_through_constraints(target, frames, plan, mapping, scene) -> dict:
+    """Quaternion (and root location) keys for a rig whose mapped bones hang under constrained
+    bones (a generated Rigify rig): each bone's key is solved against its parent's pose as
+    Blender evaluates it.
+
+    Where the chain from a mapped bone's parent up to the nearest mapped ancestor ``A`` depends,
+    through parents and constraint targets, on no other mapped bone, it moves rigidly with ``A``:
+    its offset from ``A`` is measured once on the rig at rest. Otherwise the parent is read back
+    through the depsgraph on every frame, after the bones it depends on were keyed: one pass per
+    level of such dependencies (3 for Rigify's human rig). The pose targets are the plan's
+    (``plan["pose"]``): each bone turns as planned; its head goes where its parents put it.
+    """
+    names = list(plan["names"])
+    pose = plan["pose"]  # (F, B, 4, 4) armature space
+    col = {n: i for i, n in enumerate(names)}
+    bones = target.data.bones
+    mapped = set(mapping.values())
+    active = _active_constraints(target)
+
+    deps_memo: dict[str, frozenset] = {}
+
+    def deps(b: str) -> frozenset:
+        """Mapped bones whose pose the evaluated pose of ``b`` depends on (``b`` included)."""
+        if b in deps_memo:
+            return deps_memo[b]
+        deps_memo[b] = frozenset()  # cycles (should not happen) end here
+        out = {b} if b in mapped else set()
+        parent = bones[b].parent
+        if parent is not None:
+            out |= deps(parent.name)
+        for c in active.get(b, []):
+            sub = getattr(c, "subtarget", "") if getattr(c, "target", None) == target else ""
+            if sub and sub in bones:
+                out |= deps(sub)
+            for t in getattr(c, "targets", []):  # Armature constraints
+                if t.target == target and t.subtarget in bones:
+                    out |= deps(t.subtarget)
+        deps_memo[b] = frozenset(out)
+        return deps_memo[b]
+
+    def nearest_mapped(b: str) -> str | None:
+        p = bones[b].parent
+        while p is not None and p.name not in mapped:
+            p = p.parent
+        return p.name if p is not None else None
+
+    rest = {n: np.array(bones[n].matrix_local) for n in set(names) | {
+        bones[n].parent.name for n in mapped if bones[n].parent is not None}}
+    order = [n for n in names if n in mapped]
+    parent_of = {n: (bones[n].parent.name if bones[n].parent is not None else None)
+                 for n in order}
+    calib_names = sorted({p for p in parent_of.values() if p} | set(order))
+    f0 = [int(bpy.context.scene.frame_current if scene is None else scene.frame_current)]
+    calib = dict(zip(calib_names, _armature_matrices(target, f0, calib_names, scene)[0]))
+    kind = {}
+    for n in order:
+        p, a = parent_of[n], nearest_mapped(n)
+        if p is None:
+            kind[n] = "const"
+        elif deps(p) <= ({a} if a else set()):
+            kind[n] = "rigid"
+        else:
+            kind[n] = "evaluated"
+    n_frames = len(frames)
+    actual: dict[str, np.ndarray] = {}
+    keys: dict[str, tuple[np.ndarray, np.ndarray | None]] = {}
+    keyed: set[str] = set()
+    passes = 0
+    writer = plan["writer"]
+    todo = list(order)
+    while todo:
+        progressed = False
+        evaluated_parents = {}
+        for n in list(todo):
+            p, a = parent_of[n], nearest_mapped(n)
+            rel = (np.linalg.inv(rest[p]) @ rest[n]) if p else rest[n]
+            if kind[n] == "const":
+                base = np.broadcast_to(rest[n], (n_frames, 4, 4)).copy()
+            elif kind[n] == "rigid":
+                if a is not None and a not in actual:
+                    continue
+                off = np.linalg.inv(calib[a]) @ calib[p] @ rel if a else calib[p] @ rel
+                base = actual[a] @ off if a else np.broadcast_to(off, (n_frames, 4, 4)).copy()
+            else:
+                if not (deps(p) <= keyed):
+                    continue
+                evaluated_parents[n] = p
+                continue
+            _solve_bone(n, base, pose[:, col[n]], plan, actual, keys)
+            todo.remove(n)
+            progressed = True
+        if evaluated_parents:
+            wanted = sorted(set(evaluated_parents.values()))
+            for b in [b for b in keys if b not in keyed]:
+                _write_keys(writer, b, frames, *keys[b])
+                keyed.add(b)
+            got = _armature_matrices(target, frames, wanted, scene)
+            passes += 1
+            for n, p in evaluated_parents.items():
+                rel = np.linalg.inv(rest[p]) @ rest[n]
+                _solve_bone(n, got[:, wanted.index(p)] @ rel, pose[:, col[n]], plan, actual,
+                            keys)
+                todo.remove(n)
+            progressed = True
+        if not progressed:
+            missing = [b for b in keys if b not in keyed]
+            if not missing:
+                raise RetargetError("The character's rig could not be solved bone by bone.")
+            for b in missing:
+                _write_keys(writer, b, frames, *keys[b])
+                keyed.add(b)
+    for b in [b for b in keys if b not in keyed]:
+        _write_keys(writer, b, frames, *keys[b])
+    return {"passes": passes, "kinds": kind}
+
+
+def _solve_bone(name, base, want, plan, actual, keys) -> None:
+    """The key of one bone from its base (its pose with an identity basis) and the planned pose:
+    rotation always, location only on the root bone."""
+    basis = _rigid_inverse(base) @ want
+    q = rotations.make_quaternions_continuous(rotations.matrix_to_quaternion(basis[:, :3, :3]),
+                                              axis=0)
+    loc = basis[:, :3, 3] if name == plan["root"] else None
+    m = base.copy()
+    m[:, :3, :3] = base[:, :3, :3] @ rotations.quaternion_to_matrix(q)
+    if loc is not None:
+        m[:, :3, 3] = (base @ np.concatenate([loc, np.ones((len(loc), 1))], 1)[..., None])[
+            :, :3, 0]
+    actual[name] = m
+    keys[name] = (q, loc)
+
+
+def _write_keys(writer, name, frames, q, loc) -> None:
+    path = f'pose.bones["{name}"]'
+    if loc is not None:
+        writer.add(path + ".location", frames, loc, group=name)
+    writer.add(path + ".rotation_quaternion", frames, q, group=name)
 
 
 def retarget(source, target, preset: str = "auto", scene=None, legs_ik: bool = True) -> dict:
@@ -504,14 +702,16 @@ def retarget(source, target, preset: str = "auto", scene=None, legs_ik: bool = T
     frames = source_frames(source)
     src_world = source_pose(source, frames, scene)
     src_rest = np.asarray(source.matrix_world)[None] @ _rest(source, skeleton.JOINT_NAMES)
-    names, parents = _ordered(target, set(mapping.values()))
+    extra = {b: j for b, j in retarget_maps.EXTRA.get(used, {}).items()
+             if b in target.data.bones and j in mapping and b not in mapping.values()}
+    names, parents = _ordered(target, set(mapping.values()) | set(extra))
     plan = plan_retarget(src_rest, src_world, names, parents, _rest(target, names),
                          np.asarray(target.matrix_world), mapping, legs_ik=legs_ik,
-                         planted=planted_feet(source, frames))
+                         planted=planted_feet(source, frames), extra=extra)
     if used == "rigify":
-        _prepare_rigify(target, mapping)
+        _prepare_rigify(target)
     # unmapped bones between mapped ones are assumed at rest: put them there
-    keep = set(mapping.values())
+    keep = set(mapping.values()) | set(extra)
     on_path = set()
     for b in keep:
         p = target.data.bones[b].parent
@@ -525,14 +725,28 @@ def retarget(source, target, preset: str = "auto", scene=None, legs_ik: bool = T
         pb.rotation_quaternion = (1.0, 0.0, 0.0, 0.0)
         pb.rotation_euler = (0.0, 0.0, 0.0)
         pb.rotation_axis_angle = (0.0, 0.0, 1.0, 0.0)
-    writer = CurveWriter(target, f"{target.name} from {source.name}")
-    for b, q in plan["quats"].items():
+    for b in plan["quats"]:
         target.pose.bones[b].rotation_mode = "QUATERNION"
-        path = f'pose.bones["{b}"]'
-        if b == plan["root"]:
-            writer.add(path + ".location", frames, plan["location"], group=b)
-        writer.add(path + ".rotation_quaternion", frames, q, group=b)
+    constrained = any(len(target.pose.bones[b].constraints) for b in on_path)
+    writer = CurveWriter(target, f"{target.name} from {source.name}")
+    solved = None
+    if constrained:  # e.g. a generated Rigify rig: solve the keys against Blender's evaluation
+        plan["writer"], plan["names"] = writer, names
+        try:
+            solved = _solve_through_constraints(target, frames, plan, {
+                **mapping, **{f"extra:{b}": b for b in extra}}, scene)
+        except Exception:
+            target.animation_data.action = None
+            bpy.data.actions.remove(writer.action)
+            raise
+    else:
+        for b, q in plan["quats"].items():
+            path = f'pose.bones["{b}"]'
+            if b == plan["root"]:
+                writer.add(path + ".location", frames, plan["location"], group=b)
+            writer.add(path + ".rotation_quaternion", frames, q, group=b)
     target[RETARGET_OF] = source.name
     target[PRESET] = used
     return {"preset": used, "mapping": mapping, "action": writer.action,
-            "frames": int(len(frames)), "scale": float(plan["scale"]), "drop": plan["drop"]}
+            "frames": int(len(frames)), "scale": float(plan["scale"]), "drop": plan["drop"],
+            "depsgraph_passes": solved["passes"] if solved else 0}
