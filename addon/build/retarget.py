@@ -679,6 +679,49 @@ def _write_keys(writer, name, frames, q, loc) -> None:
     writer.add(path + ".rotation_quaternion", frames, q, group=name)
 
 
+_POSE_CHANNELS = ("location", "rotation_quaternion", "rotation_euler", "rotation_axis_angle",
+                  "scale")
+_SWITCHES = ("IK_FK", "FK_limb_follow", "neck_follow", "head_follow")
+
+
+def _snapshot(target) -> dict:
+    """What :func:`retarget` may change on ``target``, to put back if it fails half-way."""
+    ad = target.animation_data
+    return {
+        "actions": set(bpy.data.actions),
+        "had_anim": ad is not None,
+        "action": ad.action if ad else None,
+        "slot": getattr(ad, "action_slot", None) if ad else None,
+        "bones": {pb.name: ([tuple(getattr(pb, c)) for c in _POSE_CHANNELS], pb.rotation_mode,
+                            {k: pb[k] for k in _SWITCHES if k in pb.keys()})
+                  for pb in target.pose.bones},
+        "props": {k: target[k] for k in (RETARGET_OF, PRESET) if k in target.keys()},
+    }
+
+
+def _restore(target, state: dict) -> None:
+    for name, (channels, mode, switches) in state["bones"].items():
+        pb = target.pose.bones[name]
+        pb.rotation_mode = mode
+        for c, v in zip(_POSE_CHANNELS, channels):
+            setattr(pb, c, v)
+        for k, v in switches.items():
+            pb[k] = v
+    if state["had_anim"]:
+        target.animation_data.action = state["action"]
+        if state["slot"] is not None:
+            target.animation_data.action_slot = state["slot"]
+    elif target.animation_data is not None:
+        target.animation_data_clear()
+    for action in set(bpy.data.actions) - state["actions"]:
+        bpy.data.actions.remove(action)
+    for k in (RETARGET_OF, PRESET):
+        if k in state["props"]:
+            target[k] = state["props"][k]
+        elif k in target.keys():
+            del target[k]
+
+
 def retarget(source, target, preset: str = "auto", scene=None, legs_ik: bool = True) -> dict:
     """Key ``target`` (armature object) to follow ``source`` (a capture armature).
 
@@ -708,43 +751,43 @@ def retarget(source, target, preset: str = "auto", scene=None, legs_ik: bool = T
     plan = plan_retarget(src_rest, src_world, names, parents, _rest(target, names),
                          np.asarray(target.matrix_world), mapping, legs_ik=legs_ik,
                          planted=planted_feet(source, frames), extra=extra)
-    if used == "rigify":
-        _prepare_rigify(target)
-    # unmapped bones between mapped ones are assumed at rest: put them there
-    keep = set(mapping.values()) | set(extra)
-    on_path = set()
-    for b in keep:
-        p = target.data.bones[b].parent
-        while p is not None and p.name not in on_path:
-            on_path.add(p.name)
-            p = p.parent
-    for name in (on_path | keep):
-        pb = target.pose.bones[name]
-        pb.location = (0.0, 0.0, 0.0)
-        pb.scale = (1.0, 1.0, 1.0)
-        pb.rotation_quaternion = (1.0, 0.0, 0.0, 0.0)
-        pb.rotation_euler = (0.0, 0.0, 0.0)
-        pb.rotation_axis_angle = (0.0, 0.0, 1.0, 0.0)
-    for b in plan["quats"]:
-        target.pose.bones[b].rotation_mode = "QUATERNION"
-    constrained = any(len(target.pose.bones[b].constraints) for b in on_path)
-    writer = CurveWriter(target, f"{target.name} from {source.name}")
-    solved = None
-    if constrained:  # e.g. a generated Rigify rig: solve the keys against Blender's evaluation
-        plan["writer"], plan["names"] = writer, names
-        try:
+    state = _snapshot(target)
+    try:
+        if used == "rigify":
+            _prepare_rigify(target)
+        # unmapped bones between mapped ones are assumed at rest: put them there
+        keep = set(mapping.values()) | set(extra)
+        on_path = set()
+        for b in keep:
+            p = target.data.bones[b].parent
+            while p is not None and p.name not in on_path:
+                on_path.add(p.name)
+                p = p.parent
+        for name in (on_path | keep):
+            pb = target.pose.bones[name]
+            pb.location = (0.0, 0.0, 0.0)
+            pb.scale = (1.0, 1.0, 1.0)
+            pb.rotation_quaternion = (1.0, 0.0, 0.0, 0.0)
+            pb.rotation_euler = (0.0, 0.0, 0.0)
+            pb.rotation_axis_angle = (0.0, 0.0, 1.0, 0.0)
+        for b in plan["quats"]:
+            target.pose.bones[b].rotation_mode = "QUATERNION"
+        constrained = any(len(target.pose.bones[b].constraints) for b in on_path)
+        writer = CurveWriter(target, f"{target.name} from {source.name}")
+        solved = None
+        if constrained:  # e.g. a generated Rigify rig: solve the keys against Blender's evaluation
+            plan["writer"], plan["names"] = writer, names
             solved = _solve_through_constraints(target, frames, plan, {
                 **mapping, **{f"extra:{b}": b for b in extra}}, scene)
-        except Exception:
-            target.animation_data.action = None
-            bpy.data.actions.remove(writer.action)
-            raise
-    else:
-        for b, q in plan["quats"].items():
-            path = f'pose.bones["{b}"]'
-            if b == plan["root"]:
-                writer.add(path + ".location", frames, plan["location"], group=b)
-            writer.add(path + ".rotation_quaternion", frames, q, group=b)
+        else:
+            for b, q in plan["quats"].items():
+                path = f'pose.bones["{b}"]'
+                if b == plan["root"]:
+                    writer.add(path + ".location", frames, plan["location"], group=b)
+                writer.add(path + ".rotation_quaternion", frames, q, group=b)
+    except BaseException:
+        _restore(target, state)
+        raise
     target[RETARGET_OF] = source.name
     target[PRESET] = used
     return {"preset": used, "mapping": mapping, "action": writer.action,

@@ -427,3 +427,90 @@ def test_held_heading_and_hip_drop_curves():
     assert (cover >= need - 1e-12).all() and cover.max() <= need.max()
     assert np.abs(np.diff(cover)).max() < need.max() / 2  # no step
     assert (rt._cover(np.zeros(n), 3) == 0).all()
+
+
+@pytest.fixture()
+def addon_registered():
+    import videomocap_addon
+
+    videomocap_addon.register()
+    yield
+    videomocap_addon.unregister()
+
+
+def _select(*objs, active=None):
+    for o in bpy.context.view_layer.objects:
+        o.select_set(False)
+    for o in objs:
+        o.select_set(True)
+    bpy.context.view_layer.objects.active = active or objs[-1]
+
+
+def test_retarget_operator_drives_the_selected_rig(addon_registered):
+    """The panel's "Retarget to Selected Rig": capture + character selected, bone map from the
+    panel's setting (auto); refused with one sentence and nothing changed otherwise."""
+    from videomocap_addon.operators import VIDEOMOCAP_OT_retarget
+
+    assert "UNDO" in VIDEOMOCAP_OT_retarget.bl_options  # the whole retarget is one undo step
+    src = _capture()
+    assert bpy.context.scene.videomocap.retarget_preset == "auto"
+    tgt = rigs.mixamo_like()
+    few = rigs.make_armature("Few bones", [
+        ("Hips", None, np.zeros(3), np.array([0, 0, 0.2]), 0.0),
+        ("Spine", "Hips", np.array([0, 0, 0.2]), np.array([0, 0, 0.4]), 0.0)])
+
+    # nothing to drive: the operator cannot run
+    _select(src)
+    assert not bpy.ops.videomocap.retarget.poll()
+    # an unmappable rig: one sentence, nothing changed
+    _select(src, few)
+    before = (_pose_state(few), len(bpy.data.actions), few.animation_data, dict(few.items()))
+    with pytest.raises(RuntimeError) as info:
+        bpy.ops.videomocap.retarget()
+    assert "matched" in str(info.value)
+    assert (_pose_state(few), len(bpy.data.actions), few.animation_data,
+            dict(few.items())) == before
+    # two characters and no capture
+    _select(tgt, few)
+    with pytest.raises(RuntimeError, match="Select one capture armature"):
+        bpy.ops.videomocap.retarget()
+    assert tgt.animation_data is None
+
+    _select(src, tgt, active=tgt)
+    assert bpy.ops.videomocap.retarget() == {"FINISHED"}
+    assert tgt.get(rt.RETARGET_OF) == src.name and tgt.get(rt.PRESET) == "mixamo"
+    c = _compare(src, tgt, {"mapping": retarget_maps_build(tgt)})
+    assert c["effector"].max() < 0.005
+    # an explicit bone map that does not fit this rig is refused, the first result kept
+    action = tgt.animation_data.action
+    with pytest.raises(RuntimeError):
+        bpy.ops.videomocap.retarget(preset="unreal")
+    assert tgt.animation_data.action is action
+
+
+def test_a_retarget_failing_half_way_leaves_the_rig_as_it_was(monkeypatch):
+    """An error after the rig was touched (here: writing the keys) puts everything back: pose
+    channels, rotation modes, Rigify-style switches, the action, the new Action removed."""
+    src = _capture()
+    tgt = rigs.mixamo_like()
+    pb = tgt.pose.bones["mixamorig:LeftArm"]
+    pb.rotation_mode = "XYZ"
+    pb.rotation_euler = (0.3, 0.2, 0.1)
+    pb["IK_FK"] = 0.0
+    before = (_pose_state(tgt), [tuple(p.rotation_euler) for p in tgt.pose.bones],
+              len(bpy.data.actions), tgt.animation_data, pb["IK_FK"])
+    calls = []
+
+    def broken(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise RuntimeError("disk full")
+        return real(self, *args, **kwargs)
+
+    real = rt.CurveWriter.add
+    monkeypatch.setattr(rt.CurveWriter, "add", broken)
+    with pytest.raises(RuntimeError, match="disk full"):
+        rt.retarget(src, tgt, "auto")
+    assert (_pose_state(tgt), [tuple(p.rotation_euler) for p in tgt.pose.bones],
+            len(bpy.data.actions), tgt.animation_data, pb["IK_FK"]) == before
+    assert rt.RETARGET_OF not in tgt.keys()
