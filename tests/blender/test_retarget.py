@@ -514,3 +514,32 @@ def test_a_retarget_failing_half_way_leaves_the_rig_as_it_was(monkeypatch):
     assert (_pose_state(tgt), [tuple(p.rotation_euler) for p in tgt.pose.bones],
             len(bpy.data.actions), tgt.animation_data, pb["IK_FK"]) == before
     assert rt.RETARGET_OF not in tgt.keys()
+
+
+def test_ten_thousand_frames_retarget_fast():
+    """A 10,000-frame take (5.5 min at 30 fps) with its live foot lock onto the Mixamo-like rig:
+    the source is read in numpy (no depsgraph pass), so the whole retarget takes ~1.5 s here
+    (bound: 6 s, for slow shared CI machines); the result is checked on 25 frames across it."""
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    n = 10_000
+    built = build_full_capture(moving_walk(n), "Long", bpy.context.scene, foot_lock=True,
+                               body="proxy")
+    src = built["armatures"][0]
+    tgt = rigs.mixamo_like()
+    t0 = time.perf_counter()
+    res = rt.retarget(src, tgt, "auto")
+    took = time.perf_counter() - t0
+    assert res["frames"] == n
+    m = res["mapping"]
+    frames = np.linspace(rt.source_frames(src)[0], rt.source_frames(src)[-1], 25).astype(int)
+    # (this take's skeleton is not the template's: compare relative to the pelvis, per leg)
+    joints = [*EFFECTORS, "pelvis"]
+    s = _heads(src, joints, frames)
+    t = _heads(tgt, [m[j] for j in joints], frames)
+    ls, lt = _leg(src, {j: j for j in skeleton.JOINT_NAMES}), _leg(tgt, m)
+    err = np.linalg.norm((t[:, :-1] - t[:, -1:]) / lt - (s[:, :-1] - s[:, -1:]) / ls,
+                         axis=2).max()
+    print(f"\n10,000 frames retargeted in {took:.2f} s (scale {res['scale']:.3f}); effector "
+          f"error on 25 frames max {err:.5f} x leg")
+    assert err < 0.005
+    assert took < 6.0
