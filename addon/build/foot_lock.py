@@ -15,6 +15,8 @@ For each leg of an armature built by :mod:`.armature`:
 :func:`bake_foot_lock` is the one switch that turns it into plain FK: the legs are evaluated through
 the depsgraph on every frame the lock touches, their quaternion keys overwritten, the constraints,
 influence curves and helper empties removed. :func:`remove_foot_lock` drops the lock unbaked.
+:func:`locked_pose_matrices` reads the locked pose without the depsgraph (numpy, modelling the two
+constraints: :mod:`..core.leg_ik`), for readers of many frames such as the retarget.
 """
 
 from __future__ import annotations
