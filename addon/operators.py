@@ -360,6 +360,78 @@ class VIDEOMOCAP_OT_import_motion(bpy.types.Operator, ImportHelper):
         return {"FINISHED"}
 
 
+# --------------------------------------------------------------------------------------------
+# retarget
+
+
+def _preset_items():
+    from .core.retarget_maps import CHOICES
+
+    labels = {"auto": ("Auto", "Detect the rig from its bone names, else match names"),
+              "names": ("Match Names", "Match bones by their names and the hierarchy")}
+    return [(c, *labels.get(c, (c.replace("_", " ").title(), f"The {c} bone names")))
+            for c in CHOICES]
+
+
+PRESET_ITEMS = _preset_items()
+
+
+def retarget_pair(objects):
+    """(capture armature, character armature) among ``objects``; ValueError (one sentence)
+    unless exactly one of each is there."""
+    from .core.shared import skeleton
+
+    arms = [o for o in objects if o.type == "ARMATURE"]
+    captures = [o for o in arms if all(n in o.data.bones for n in skeleton.JOINT_NAMES)]
+    others = [o for o in arms if o not in captures]
+    if len(captures) != 1 or len(others) != 1:
+        raise ValueError("Select one capture armature and the character armature to drive "
+                         "with it.")
+    return captures[0], others[0]
+
+
+class VIDEOMOCAP_OT_retarget(bpy.types.Operator):
+    """Drive the selected character armature with the selected capture armature (one new
+    action on the character)"""
+
+    bl_idname = "videomocap.retarget"
+    bl_label = "Retarget to Selected Rig"
+    bl_options = {"REGISTER", "UNDO"}
+
+    preset: EnumProperty(name="Bone Map", items=PRESET_ITEMS, default="auto",
+                         description="How the character's bones map to the capture's "
+                                     "(default: the panel's choice)")
+
+    @classmethod
+    def poll(cls, context):
+        if sum(1 for o in context.selected_objects if o.type == "ARMATURE") < 2:
+            cls.poll_message_set("Select a capture armature and the character's armature")
+            return False
+        return True
+
+    def execute(self, context):
+        from .build import retarget as rt
+
+        preset = self.preset
+        settings = getattr(context.scene, "videomocap", None)
+        if not self.properties.is_property_set("preset") and settings is not None:
+            preset = settings.retarget_preset
+        try:
+            source, target = retarget_pair(context.selected_objects)
+            if context.object is not None and context.object.mode != "OBJECT":
+                bpy.ops.object.mode_set(mode="OBJECT")
+            result = rt.retarget(source, target, preset, context.scene)
+        except (ValueError, rt.RetargetError) as exc:
+            _log_error(str(exc))
+            self.report({"ERROR"}, str(exc))
+            return {"CANCELLED"}
+        Runtime.last_error = ""
+        Runtime.last_result = (f"{target.name} follows {source.name} ({result['preset']} bone "
+                               f"map, {result['frames']} frames).")
+        self.report({"INFO"}, Runtime.last_result)
+        return {"FINISHED"}
+
+
 def menu_import(self, context):
     self.layout.operator(VIDEOMOCAP_OT_import_motion.bl_idname, text="Motion capture (.mocap.npz)")
 
@@ -393,4 +465,4 @@ if hasattr(bpy.types, "FileHandler"):
 
 
 classes = (VIDEOMOCAP_OT_capture, VIDEOMOCAP_OT_cancel_capture, VIDEOMOCAP_OT_import_motion,
-           *_FILE_HANDLERS)
+           VIDEOMOCAP_OT_retarget, *_FILE_HANDLERS)

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import bpy
 
-from .operators import (CaptureOptions, Runtime, VIDEOMOCAP_OT_cancel_capture,
-                        VIDEOMOCAP_OT_capture, VIDEOMOCAP_OT_import_motion)
+from bpy.props import EnumProperty
+
+from .operators import (PRESET_ITEMS, CaptureOptions, Runtime, VIDEOMOCAP_OT_cancel_capture,
+                        VIDEOMOCAP_OT_capture, VIDEOMOCAP_OT_import_motion,
+                        VIDEOMOCAP_OT_retarget)
 
 
 class VideoMocapSettings(CaptureOptions, bpy.types.PropertyGroup):
     """The panel's options; the capture operator takes every option it is not given from here."""
+
+    retarget_preset: EnumProperty(name="Bone Map", items=PRESET_ITEMS, default="auto",
+                                  description="How the character's bones map to the capture's")
 
 
 def _wrapped(layout, text: str, icon: str = "NONE", width: int = 38) -> None:
@@ -59,6 +65,11 @@ class VIEW3D_PT_videomocap(bpy.types.Panel):
                          icon="FILE_MOVIE")
             layout.operator(VIDEOMOCAP_OT_import_motion.bl_idname, text="Import Motion File",
                             icon="IMPORT")
+            layout.separator()
+            col = layout.column(align=True)
+            col.label(text="Retarget to a character:")
+            col.prop(settings, "retarget_preset", text="")
+            col.operator(VIDEOMOCAP_OT_retarget.bl_idname, icon="ARMATURE_DATA")
         if Runtime.last_error:
             _wrapped(layout.box().column(align=True), Runtime.last_error, icon="ERROR")
         elif Runtime.last_result and not running:

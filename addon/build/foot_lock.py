@@ -15,6 +15,8 @@ For each leg of an armature built by :mod:`.armature`:
 :func:`bake_foot_lock` is the one switch that turns it into plain FK: the legs are evaluated through
 the depsgraph on every frame the lock touches, their quaternion keys overwritten, the constraints,
 influence curves and helper empties removed. :func:`remove_foot_lock` drops the lock unbaked.
+:func:`locked_pose_matrices` reads the locked pose without the depsgraph (numpy, modelling the two
+constraints: :mod:`..core.leg_ik`), for readers of many frames such as the retarget.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import bpy
 import numpy as np
 
 from ..core import contact_phases as cp
+from ..core import leg_ik
 from ..core.shared import rotations, skeleton
 from .armature import FRAME_OFFSET, rest_matrices
 from .keys import CurveWriter
@@ -214,6 +217,132 @@ def evaluated_pose_matrices(arm: bpy.types.Object, frames, scene=None) -> np.nda
         out[k] = np.swapaxes(buf.reshape(nb, 4, 4), 1, 2)[order]
     scene.frame_set(current)
     return out
+
+
+def keyed_values(fcurves, path: str, size: int, frames: np.ndarray, default) -> np.ndarray:
+    """(F, size) values of the curves ``path`` at ``frames`` (linear between keys; the builders
+    key every frame), ``default`` where a channel has no curve."""
+    out = np.tile(np.asarray(default, dtype=np.float64), (len(frames), 1))
+    for fc in fcurves:
+        if fc.data_path == path and fc.array_index < size and len(fc.keyframe_points):
+            co = np.empty(2 * len(fc.keyframe_points), dtype=np.float32)
+            fc.keyframe_points.foreach_get("co", co)
+            co = co.reshape(-1, 2)
+            out[:, fc.array_index] = np.interp(frames, co[:, 0], co[:, 1])
+    return out
+
+
+def keyed_pose_matrices(arm: bpy.types.Object, frames) -> np.ndarray:
+    """(F, 24, 4, 4) armature-space pose matrices (SMPL order) of the keys alone (forward
+    kinematics in numpy, no constraints) on Blender ``frames``."""
+    names = skeleton.JOINT_NAMES
+    nb = len(arm.data.bones)
+    buf = np.empty(nb * 16, dtype=np.float32)
+    arm.data.bones.foreach_get("matrix_local", buf)
+    index = {b.name: i for i, b in enumerate(arm.data.bones)}
+    rest = np.swapaxes(buf.reshape(nb, 4, 4), 1, 2).astype(np.float64)[
+        [index[n] for n in names]]
+    rest_inv = np.linalg.inv(rest)
+    curves = list(_fcurves(arm))
+    f = np.asarray(frames, dtype=np.float64)
+    n = len(f)
+    posed = np.empty((n, len(names), 4, 4))
+    for j, name in enumerate(names):
+        base = f'pose.bones["{name}"]'
+        q = keyed_values(curves, base + ".rotation_quaternion", 4, f, (1.0, 0.0, 0.0, 0.0))
+        loc = keyed_values(curves, base + ".location", 3, f, (0.0, 0.0, 0.0))
+        basis = np.zeros((n, 4, 4))
+        basis[:, :3, :3] = rotations.quaternion_to_matrix(
+            q / np.linalg.norm(q, axis=1, keepdims=True))
+        basis[:, :3, 3] = loc
+        basis[:, 3, 3] = 1.0
+        p = skeleton.PARENTS[j]
+        posed[:, j] = rest[j] @ basis if p < 0 else posed[:, p] @ (rest_inv[p] @ rest[j]) @ basis
+    return posed
+
+
+def _lock_as_built(arm: bpy.types.Object) -> dict | None:
+    """{side: (IK constraint, Copy Rotation constraint)} when the live lock is the one
+    :func:`apply_foot_lock` made (so :mod:`..core.leg_ik` models it), else None."""
+    if arm.get(STATE) != "live" or arm.pose.ik_solver != "LEGACY":
+        return None
+    out = {}
+    for side in cp.SIDES:
+        hip, shin, foot = _leg_bones(side)
+        ik = arm.pose.bones[shin].constraints.get(IK_NAME)
+        rot = arm.pose.bones[foot].constraints.get(ROT_NAME)
+        if ik is None or rot is None or ik.mute or rot.mute:
+            return None
+        if any(len(arm.pose.bones[b].constraints) != (b != hip) for b in (hip, shin, foot)):
+            return None
+        helpers = (ik.target, ik.pole_target)
+        if any(h is None or h.parent != arm or h.parent_type != "OBJECT" or len(h.constraints)
+               for h in helpers) or rot.target is not ik.target:
+            return None
+        if (ik.chain_count != 2 or not ik.use_tail or ik.use_stretch or ik.use_rotation
+                or abs(ik.pole_angle - POLE_ANGLE) > 1e-6
+                or ik.target.rotation_mode != "QUATERNION"
+                or not (rot.use_x and rot.use_y and rot.use_z)
+                or rot.invert_x or rot.invert_y or rot.invert_z or rot.mix_mode != "REPLACE"
+                or rot.target_space != "WORLD" or rot.owner_space != "WORLD"):
+            return None
+        out[side] = (ik, rot)
+    return out
+
+
+def _helper_matrices(obj: bpy.types.Object, frames: np.ndarray) -> np.ndarray:
+    """(F, 4, 4) a helper empty's matrix in its parent's (the armature's) space."""
+    f = np.asarray(frames, dtype=np.float64)
+    curves = list(_fcurves(obj))
+    loc = keyed_values(curves, "location", 3, f, tuple(obj.location))
+    q = keyed_values(curves, "rotation_quaternion", 4, f, tuple(obj.rotation_quaternion))
+    m = np.zeros((len(f), 4, 4))
+    m[:, :3, :3] = rotations.quaternion_to_matrix(q / np.linalg.norm(q, axis=1, keepdims=True))
+    m[:, :3, 3] = loc
+    m[:, 3, 3] = 1.0
+    return np.asarray(obj.matrix_parent_inverse)[None] @ m
+
+
+def locked_pose_matrices(arm: bpy.types.Object, frames, scene=None) -> np.ndarray:
+    """(F, 24, 4, 4) armature-space pose matrices (SMPL order) on Blender ``frames`` with the foot
+    lock as Blender applies it, like :func:`evaluated_pose_matrices` but in numpy
+    (:mod:`..core.leg_ik`, ~1000x faster). A lock that was changed by hand after
+    :func:`apply_foot_lock` (other constraints, settings, solver) is evaluated by Blender."""
+    frames = np.asarray(frames)
+    posed = keyed_pose_matrices(arm, frames)
+    if arm.get(STATE) != "live":
+        return posed
+    built = _lock_as_built(arm)
+    if built is None:
+        locked = np.intersect1d(_locked_frames(arm), frames)
+        if len(locked):
+            posed[np.searchsorted(frames, locked)] = evaluated_pose_matrices(arm, locked, scene)
+        return posed
+    f = np.asarray(frames, dtype=np.float64)
+    curves = list(_fcurves(arm))
+    for side, (ik, rot) in built.items():
+        hip, shin, foot = (skeleton.JOINT_INDEX[b] for b in _leg_bones(side))
+        w_ik = keyed_values(curves, f'pose.bones["{_leg_bones(side)[1]}"].constraints'
+                            f'["{IK_NAME}"].influence', 1, f, (ik.influence,))[:, 0]
+        w_rot = keyed_values(curves, f'pose.bones["{_leg_bones(side)[2]}"].constraints'
+                             f'["{ROT_NAME}"].influence', 1, f, (rot.influence,))[:, 0]
+        act = (w_ik > 0) | (w_rot > 0)
+        if not act.any():
+            continue
+        goal = _helper_matrices(ik.target, frames[act])
+        pole = _helper_matrices(ik.pole_target, frames[act])[:, :3, 3]
+        legs = leg_ik.locked_leg(posed[act, hip], posed[act, shin], posed[act, foot],
+                                 goal[:, :3, 3], pole, w_ik[act], goal[:, :3, :3], w_rot[act])
+        before = posed[act].copy()
+        for j, m in zip((hip, shin, foot), legs):
+            posed[act, j] = m
+        moved = {hip, shin, foot}
+        for j in range(skeleton.NUM_JOINTS):  # bones below the foot (toes) follow it rigidly
+            p = skeleton.PARENTS[j]
+            if p in moved and j not in moved:
+                moved.add(j)
+                posed[act, j] = posed[act, p] @ np.linalg.inv(before[:, p]) @ before[:, j]
+    return posed
 
 
 def bake_foot_lock(arm: bpy.types.Object, scene=None) -> dict:

@@ -62,9 +62,9 @@ _RIGIFY_METARIG = _preset(
      "wrist": "hand{S}"},
     ".L", ".R")
 
-#: The generated Rigify rig is driven through its FK controls (its IK/FK switches are set to FK).
-#: Not yet checked against an evaluated generated rig: its FK controls hang under MCH bones with
-#: constraints, which the retarget's forward kinematics does not model.
+#: The generated Rigify rig is driven through its FK controls (its IK/FK switches are set to FK);
+#: they hang under MCH bones with constraints, so the keys are solved against Blender's
+#: evaluation of the rig (``build.retarget``).
 _RIGIFY = _preset(
     {"pelvis": "torso", "spine1": "spine_fk.001", "spine2": "spine_fk.002",
      "spine3": "spine_fk.003", "neck": "neck", "head": "head"},
@@ -97,6 +97,12 @@ _MAKEHUMAN_CMU_MB = _preset(
     {"hip": "{S}UpLeg", "knee": "{S}Leg", "ankle": "{S}Foot", "foot": "{S}ToeBase",
      "collar": "{S}Shoulder", "shoulder": "{S}Arm", "elbow": "{S}ForeArm", "wrist": "{S}Hand"},
     "Left", "Right")
+
+#: Preset name -> {target bone: SMPL joint}: bones outside the map that turn with a joint too.
+#: Rigify's FK spine pivots at the torso: its hips bone (``spine_fk``) hangs from the lower-spine
+#: control and carries the legs, so it is turned with the pelvis (else the thighs would swing
+#: with every bend of the lower spine).
+EXTRA: dict[str, dict[str, str]] = {"rigify": {"spine_fk": "pelvis"}}
 
 #: Preset name -> {SMPL joint: alternatives of target bone names}.
 PRESETS: dict[str, dict[str, tuple[str, ...]]] = {
@@ -330,6 +336,9 @@ def match_by_names(parents: dict[str, str | None]) -> dict[str, str]:
     return out
 
 
+_SKIPPABLE = ("spine1", "spine2", "spine3", "neck", "left_collar", "right_collar")
+
+
 def check_map(mapping: dict[str, str], parents: dict[str, str | None]) -> dict[str, str]:
     """Keep only entries consistent with the hierarchy (a joint's bone below its SMPL parent's
     bone); raise :class:`RetargetMapError` when the required joints are not all there."""
@@ -346,10 +355,20 @@ def check_map(mapping: dict[str, str], parents: dict[str, str | None]) -> dict[s
     for j in MAPPABLE:
         if j not in out:
             continue
+        # below the bone of the nearest mapped SMPL ancestor, or, where that is a spine or
+        # collar joint, of one further up (a generated Rigify rig hangs its chest controls from
+        # the torso, not from the lower-spine control, and its upper arms from a mechanism bone
+        # that follows the shoulder control); limb joints must hang below their limb
         p = skeleton.PARENTS[skeleton.JOINT_INDEX[j]]
-        while p >= 0 and skeleton.JOINT_NAMES[p] not in out:
+        ancestors = []
+        while p >= 0:
+            name = skeleton.JOINT_NAMES[p]
+            if name in out:
+                ancestors.append(out[name])
+                if name not in _SKIPPABLE:
+                    break
             p = skeleton.PARENTS[p]
-        if p >= 0 and not _is_ancestor(out[skeleton.JOINT_NAMES[p]], out[j], parents):
+        if ancestors and not any(_is_ancestor(a, out[j], parents) for a in ancestors):
             del out[j]
     missing = [j for j in REQUIRED if j not in out]
     if missing:

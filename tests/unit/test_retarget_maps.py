@@ -82,3 +82,39 @@ def test_a_map_against_the_hierarchy_is_refused():
     m["left_knee"], m["right_knee"] = m["right_knee"], m["left_knee"]  # crossed legs
     with pytest.raises(rm.RetargetMapError):
         rm.check_map(m, rig)
+
+
+def _rigify_generated() -> dict:
+    """The control hierarchy of a rig Rigify generates from its human metarig (the bones the
+    "rigify" preset uses and the mechanism bones between them)."""
+    p = {"root": None, "MCH-torso.parent": None, "torso": "MCH-torso.parent",
+         "MCH-spine.001": "torso", "spine_fk.001": "MCH-spine.001",
+         "MCH-spine": "spine_fk.001", "spine_fk": "MCH-spine", "tweak_spine": "spine_fk",
+         "ORG-spine": "tweak_spine", "MCH-spine.002": "torso", "spine_fk.002": "MCH-spine.002",
+         "MCH-spine.003": "spine_fk.002", "spine_fk.003": "MCH-spine.003",
+         "tweak_spine.003": "spine_fk.003", "ORG-spine.003": "tweak_spine.003",
+         "MCH-ROT-neck": "spine_fk.003", "neck": "MCH-ROT-neck", "MCH-ROT-head": "neck",
+         "head": "MCH-ROT-head"}
+    for s in ("L", "R"):
+        p.update({f"MCH-thigh_parent.{s}": "ORG-spine", f"thigh_fk.{s}": f"MCH-thigh_parent.{s}",
+                  f"shin_fk.{s}": f"thigh_fk.{s}", f"MCH-foot_fk.{s}": f"shin_fk.{s}",
+                  f"foot_fk.{s}": f"MCH-foot_fk.{s}", f"MCH-toe_fk.{s}": f"foot_fk.{s}",
+                  f"toe_fk.{s}": f"MCH-toe_fk.{s}", f"shoulder.{s}": "ORG-spine.003",
+                  f"ORG-shoulder.{s}": "ORG-spine.003",
+                  f"MCH-upper_arm_parent.{s}": f"ORG-shoulder.{s}",
+                  f"upper_arm_fk.{s}": f"MCH-upper_arm_parent.{s}",
+                  f"forearm_fk.{s}": f"upper_arm_fk.{s}", f"MCH-hand_fk.{s}": f"forearm_fk.{s}",
+                  f"hand_fk.{s}": f"MCH-hand_fk.{s}"})
+    return p
+
+
+def test_generated_rigify_hierarchy_is_accepted_but_crossed_limbs_are_not():
+    rig = _rigify_generated()
+    assert rm.detect_preset(rig) == "rigify"
+    used, m = rm.build_map("auto", rig)
+    assert used == "rigify" and len(m) == 22  # every mappable joint
+    assert m["spine2"] == "spine_fk.002" and m["left_shoulder"] == "upper_arm_fk.L"
+    crossed = rm.resolve_preset("rigify", rig)
+    crossed["left_knee"], crossed["right_knee"] = crossed["right_knee"], crossed["left_knee"]
+    with pytest.raises(rm.RetargetMapError):
+        rm.check_map(crossed, rig)
