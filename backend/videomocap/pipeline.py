@@ -83,13 +83,13 @@ def capture(video: str | os.PathLike, output: str | os.PathLike,
     """Capture every person in ``video`` and write the motion file ``output``."""
     from .body.fit_skeleton import FitSettings, default_intrinsics, fit_people
     from .body.landmark_map import estimate_bone_lengths, targets_from_landmarks
-    from .camera import CameraMotionEstimator, camera_poses, fit_in_reference
+    from .camera import CameraMotionEstimator, camera_poses, place_people
     from .detect import detect_people
     from .temporal.smooth import smooth_fit, smooth_landmarks
     from .track.appearance import describe_appearance
     from .track.track_people import track_people
     from .video import probe_video, read_frames
-    from .world.ground import fit_world_frame, foot_contacts
+    from .world.ground import foot_contacts
 
     settings = settings or CaptureSettings()
     report = progress or (lambda event: None)
@@ -153,7 +153,7 @@ def capture(video: str | os.PathLike, output: str | os.PathLike,
         )
 
     t0 = time.perf_counter()
-    K = default_intrinsics(info.width, info.height)
+    K = camera.K  # the default guess, or the focal length measured from the camera's rotation
     prepared = []
     for track in tracks:
         conf = track.keypoints2d[..., 2]
@@ -176,9 +176,10 @@ def capture(video: str | os.PathLike, output: str | os.PathLike,
 
     t0 = time.perf_counter()
     # bodies into the first frame's camera (through the camera's motion), then gravity and ground
-    fits = [(track, targets, fit_in_reference(fit, camera, track.frame_ids - settings.start))
-            for track, targets, fit in fits]
-    world = fit_world_frame([f for _, _, f in fits], info.fps)
+    placed, world, camera = place_people([f for _, _, f in fits],
+                                         [t.frame_ids - settings.start for t, _, _ in fits],
+                                         camera, camera_tracker, info.fps)
+    fits = [(track, targets, fit) for (track, targets, _), fit in zip(fits, placed)]
     people = []
     for track, targets, fit in fits:
         orient = matrix_to_axis_angle(world.R @ axis_angle_to_matrix(fit.global_orient))

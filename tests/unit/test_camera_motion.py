@@ -155,3 +155,33 @@ def test_tiny_inputs(n):
         est.add(np.zeros((48, 64, 3), np.uint8))
     motion = est.finish()
     assert motion.static and len(motion.R) == n
+
+
+def test_sliding_camera_translation_comes_from_the_ground_plane():
+    """A camera sliding sideways 1.2 m past a floor and a far wall (no rotation): the rotation-only
+    estimate mistakes the slide for a turn; the ground plane (height known from the people) gives
+    the slide back in metres and removes the false turn."""
+    from videomocap.camera import add_ground_translation
+
+    rng = np.random.default_rng(5)
+    K = _K(500.0)
+    h = 1.5  # camera height; OpenCV camera axes: y down, so the floor is y = +1.5
+    floor = np.column_stack([rng.uniform(-8, 8, 400), np.full(400, h), rng.uniform(3, 16, 400)])
+    wall = np.column_stack([rng.uniform(-20, 20, 200), rng.uniform(-4, h, 200), np.full(200, 18.0)])
+    X = np.vstack([floor, wall])
+    n = 30
+    centres = np.column_stack([np.linspace(0, 1.2, n), np.zeros(n), np.zeros(n)])
+    est = CameraMotionEstimator(640, 480, K)
+    for c in centres:
+        q = X - c
+        uv = q[:, :2] / q[:, 2:3] * 500.0 + [320, 240] + rng.normal(0, 0.15, (len(X), 2))
+        seen = (uv[:, 0] > 0) & (uv[:, 0] < 640) & (uv[:, 1] > 0) & (uv[:, 1] < 480)
+        est.frames_ids.append(np.flatnonzero(seen))
+        est.frames_xy.append(uv[seen].astype(np.float32))
+    rotation_only = est.finish()
+    false_turn = max(_angle_deg(R, np.eye(3)) for R in rotation_only.R)
+    assert rotation_only.translation == "none" and false_turn > 0.5
+    moved = add_ground_translation(est, rotation_only, up=np.array([0.0, -1.0, 0.0]), height=h)
+    assert moved.translation == "ground-plane"
+    assert np.abs(moved.t - centres).max() < 0.03, np.abs(moved.t - centres).max()
+    assert max(_angle_deg(R, np.eye(3)) for R in moved.R) < 0.1

@@ -55,6 +55,25 @@ class CameraMotion:
                    inliers=np.zeros(n, int), confidence=np.ones(n), K=np.asarray(K, float),
                    focal_estimated=False)
 
+    def smoothed(self, fps: float, seconds: float = 0.06) -> "CameraMotion":
+        """A copy with the rotations Gaussian-smoothed in time (sigma ``seconds``), the same
+        low-pass the body's camera-frame trajectory gets (``temporal.smooth.smooth_fit``), so that
+        the camera shake the body keeps and the shake the rotation removes match."""
+        import dataclasses
+
+        from ..rotations import axis_angle_to_matrix, matrix_to_axis_angle
+        from ..temporal.smooth import smooth_rotations
+
+        if self.static or len(self.R) < 3:
+            return self
+        from scipy.ndimage import gaussian_filter1d
+
+        R = axis_angle_to_matrix(smooth_rotations(matrix_to_axis_angle(self.R), fps, seconds))
+        t = gaussian_filter1d(self.t, max(seconds * fps, 1e-3), axis=0, mode="nearest")
+        # frame 0 stays the reference
+        return dataclasses.replace(self, R=np.einsum("ji,njk->nik", R[0], R),
+                                   t=(t - t[0]) @ R[0])
+
     def to_reference(self, points: np.ndarray, frames: np.ndarray) -> np.ndarray:
         """Camera-frame points (N, ..., 3) seen on ``frames`` (N,) -> reference camera frame."""
         R = self.R[frames]
@@ -277,6 +296,7 @@ class CameraMotionEstimator:
                 key = f - 1 if f - 1 > key else f
             keys[f] = key
         pairs = [self._common(keys[f], f) for f in range(n)]
+        self._keys = keys
         # 1. static camera: the background never moves by more than static_px from its keyframe
         moves = np.array([np.median(np.linalg.norm(a - b, axis=1)) if len(a) >= min_points
                           else 0.0 for a, b in pairs])
@@ -373,3 +393,121 @@ def camera_poses(motion: CameraMotion, world_R: np.ndarray, world_t: np.ndarray,
     R = np.einsum("ij,njk->nik", world_R, motion.R[idx])
     t = motion.t[idx] @ world_R.T + world_t
     return R, t
+
+
+def _rotvec_matrix(w: np.ndarray) -> np.ndarray:
+    from ..rotations import axis_angle_to_matrix
+
+    return axis_angle_to_matrix(np.asarray(w, float)[None])[0]
+
+
+def _solve_small(A: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Solve a small symmetric positive-definite system by Cholesky in plain Python (a LAPACK call
+    per frame costs milliseconds when BLAS threads compete for a busy CPU)."""
+    n = len(b)
+    A = A.tolist()
+    L = [[0.0] * n for _ in range(n)]
+    for i in range(n):
+        for j in range(i + 1):
+            v = A[i][j] - sum(L[i][k] * L[j][k] for k in range(j))
+            L[i][j] = (max(v, 1e-18) ** 0.5) if i == j else v / L[j][j]
+    y = [0.0] * n
+    for i in range(n):
+        y[i] = (b[i] - sum(L[i][k] * y[k] for k in range(i))) / L[i][i]
+    x = [0.0] * n
+    for i in reversed(range(n)):
+        x[i] = (y[i] - sum(L[k][i] * x[k] for k in range(i + 1, n))) / L[i][i]
+    return np.array(x)
+
+
+def pose_from_ground_points(X: np.ndarray, xf: np.ndarray, K: np.ndarray, R0: np.ndarray,
+                            c0: np.ndarray, iterations: int = 10, huber_px: float = 1.0,
+                            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Camera rotation and centre (reference frame) that see the known 3-D points X (N, 3) at the
+    pixels xf (N, 2): robust (Huber-weighted) Gauss-Newton from (R0, c0) on the reprojection
+    error, with R = R0 exp(d) updated on the right. Returns (R, c, per-point pixel error)."""
+    R, c = np.array(R0, float), np.array(c0, float)
+    fx, fy, cx, cy = K[0, 0], K[1, 1], K[0, 2], K[1, 2]
+
+    def project(R, c):
+        q = (X - c) @ R  # R^T (X - c), row-wise
+        z = np.maximum(q[:, 2], 1e-6)
+        uv = np.stack([fx * q[:, 0] / z + cx, fy * q[:, 1] / z + cy], 1)
+        return q, z, uv - xf
+
+    for _ in range(iterations):
+        q, z, r = project(R, c)
+        err = np.hypot(r[:, 0], r[:, 1])
+        w = np.where(err < huber_px, 1.0, huber_px / np.maximum(err, 1e-9))
+        # d(pixel)/dq (N, 2, 3); dq/d(rotation) = [q]x, dq/dc = -R^T
+        dp = np.zeros((len(q), 2, 3))
+        dp[:, 0, 0], dp[:, 0, 2] = fx / z, -fx * q[:, 0] / z ** 2
+        dp[:, 1, 1], dp[:, 1, 2] = fy / z, -fy * q[:, 1] / z ** 2
+        qx = np.zeros((len(q), 3, 3))
+        qx[:, 0, 1], qx[:, 0, 2], qx[:, 1, 2] = -q[:, 2], q[:, 1], -q[:, 0]
+        qx[:, 1, 0], qx[:, 2, 0], qx[:, 2, 1] = q[:, 2], -q[:, 1], q[:, 0]
+        J = np.concatenate([np.einsum("nij,njk->nik", dp, qx),
+                            np.einsum("nij,kj->nik", dp, -R.T)], 2).reshape(-1, 6)
+        ww = np.repeat(w, 2)
+        A = np.einsum("ni,nj->ij", J * ww[:, None], J) + 1e-9 * np.eye(6)
+        dx = _solve_small(A, -np.einsum("ni,n->i", J, ww * r.ravel()))
+        R = R @ _rotvec_matrix(dx[:3])
+        c = c + dx[3:]
+        if np.abs(dx[:3]).max() < 1e-7 and np.abs(dx[3:]).max() < 1e-5:
+            break
+    _, _, r = project(R, c)
+    return R, c, np.hypot(r[:, 0], r[:, 1])
+
+
+def add_ground_translation(estimator: CameraMotionEstimator, motion: CameraMotion,
+                           up: np.ndarray, height: float, min_points: int = 20,
+                           max_distance: float = 40.0) -> CameraMotion:
+    """Camera centres in metres from the ground seen moving under the camera.
+
+    The people give the ground plane in the reference camera frame (unit ``up`` and the camera's
+    ``height`` above the ground, in metres, from their feet). Background points below the
+    horizon of a keyframe are intersected with that plane, which fixes their 3-D positions at
+    metric scale; each frame's rotation and camera centre are then fitted to where those points
+    appear (points off the ground, e.g. walls, are outliers of the robust fit). This is what
+    gives the translation its scale: features alone give it only up to an unknown factor.
+    Frames without enough ground points keep their rotation and the previous centre."""
+    if motion.static or len(motion.R) < 2 or not np.isfinite(height) or height <= 0.2:
+        return motion
+    import dataclasses
+
+    keys = estimator._keys
+    n = len(motion.R)
+    K = motion.K
+    n_up = np.asarray(up, float) / np.linalg.norm(up)
+    R = motion.R.copy()
+    c = np.zeros((n, 3))
+    inliers = motion.inliers.copy()
+    used = 0
+    for f in range(1, n):
+        k = keys[f]
+        if k == f:
+            c[f] = c[f - 1]
+            continue
+        a, b = estimator._common(k, f)
+        d = _bearings(a, K) @ R[k].T  # keyframe rays in the reference frame
+        down = d @ n_up
+        ok = down < -np.sin(np.radians(2.0))
+        lam = np.where(ok, (-height - c[k] @ n_up) / np.where(ok, down, -1.0), np.inf)
+        ok &= lam < max_distance
+        if ok.sum() < min_points:
+            c[f] = c[f - 1]
+            continue
+        X = c[k] + lam[ok, None] * d[ok]
+        Rf, cf, err = pose_from_ground_points(X, b[ok], K, R[f], c[f - 1])
+        good = err < 2.0
+        if good.sum() < min_points or not np.all(np.isfinite(cf)):
+            c[f] = c[f - 1]
+            continue
+        R[f], c[f] = Rf, cf
+        inliers[f] = int(good.sum())
+        used += 1
+    if used < 0.5 * (n - 1):
+        return motion
+    info = dict(motion.info, ground_frames=used, ground_height=float(height))
+    return dataclasses.replace(motion, R=R, t=c, inliers=inliers, translation="ground-plane",
+                               info=info)
