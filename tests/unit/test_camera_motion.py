@@ -157,31 +157,52 @@ def test_tiny_inputs(n):
     assert motion.static and len(motion.R) == n
 
 
+def _floor_and_wall_tracks(centres, rotations, rng, K):
+    """An estimator holding the tracks a camera at ``centres`` turned by ``rotations`` would see
+    of a floor 1.5 m below it and a wall 18 m ahead (OpenCV axes: y down, floor at y = +1.5)."""
+    floor = np.column_stack([rng.uniform(-8, 8, 400), np.full(400, 1.5), rng.uniform(3, 16, 400)])
+    wall = np.column_stack([rng.uniform(-20, 20, 200), rng.uniform(-4, 1.5, 200),
+                            np.full(200, 18.0)])
+    X = np.vstack([floor, wall])
+    est = CameraMotionEstimator(640, 480, K)
+    for c, R in zip(centres, rotations):
+        q = (X - c) @ R
+        uv = q[:, :2] / q[:, 2:3] * K[0, 0] + K[:2, 2] + rng.normal(0, 0.15, (len(X), 2))
+        seen = (q[:, 2] > 0) & (uv[:, 0] > 0) & (uv[:, 0] < 640) & (uv[:, 1] > 0) & (uv[:, 1] < 480)
+        est.frames_ids.append(np.flatnonzero(seen))
+        est.frames_xy.append(uv[seen].astype(np.float32))
+    return est
+
+
 def test_sliding_camera_translation_comes_from_the_ground_plane():
     """A camera sliding sideways 1.2 m past a floor and a far wall (no rotation): the rotation-only
     estimate mistakes the slide for a turn; the ground plane (height known from the people) gives
     the slide back in metres and removes the false turn."""
     from videomocap.camera import add_ground_translation
 
-    rng = np.random.default_rng(5)
-    K = _K(500.0)
-    h = 1.5  # camera height; OpenCV camera axes: y down, so the floor is y = +1.5
-    floor = np.column_stack([rng.uniform(-8, 8, 400), np.full(400, h), rng.uniform(3, 16, 400)])
-    wall = np.column_stack([rng.uniform(-20, 20, 200), rng.uniform(-4, h, 200), np.full(200, 18.0)])
-    X = np.vstack([floor, wall])
-    n = 30
+    K, n = _K(500.0), 30
     centres = np.column_stack([np.linspace(0, 1.2, n), np.zeros(n), np.zeros(n)])
-    est = CameraMotionEstimator(640, 480, K)
-    for c in centres:
-        q = X - c
-        uv = q[:, :2] / q[:, 2:3] * 500.0 + [320, 240] + rng.normal(0, 0.15, (len(X), 2))
-        seen = (uv[:, 0] > 0) & (uv[:, 0] < 640) & (uv[:, 1] > 0) & (uv[:, 1] < 480)
-        est.frames_ids.append(np.flatnonzero(seen))
-        est.frames_xy.append(uv[seen].astype(np.float32))
+    est = _floor_and_wall_tracks(centres, np.repeat(np.eye(3)[None], n, 0),
+                                 np.random.default_rng(5), K)
     rotation_only = est.finish()
     false_turn = max(_angle_deg(R, np.eye(3)) for R in rotation_only.R)
     assert rotation_only.translation == "none" and false_turn > 0.5
-    moved = add_ground_translation(est, rotation_only, up=np.array([0.0, -1.0, 0.0]), height=h)
+    moved = add_ground_translation(est, rotation_only, up=np.array([0.0, -1.0, 0.0]), height=1.5)
     assert moved.translation == "ground-plane"
     assert np.abs(moved.t - centres).max() < 0.03, np.abs(moved.t - centres).max()
     assert max(_angle_deg(R, np.eye(3)) for R in moved.R) < 0.1
+
+
+def test_a_turning_camera_gets_no_translation_even_from_a_wrong_ground():
+    from videomocap.camera import add_ground_translation
+
+    K, n = _K(500.0), 30
+    rotations = axis_angle_to_matrix(np.stack([np.zeros(n), np.radians(np.linspace(0, 15, n)),
+                                               np.zeros(n)], 1))
+    est = _floor_and_wall_tracks(np.zeros((n, 3)), rotations, np.random.default_rng(6), K)
+    turned = est.finish()
+    assert max(_angle_deg(turned.R[i], rotations[i]) for i in range(n)) < 0.1
+    # the people's ground is 10 degrees off and 30 cm too low: still no invented translation
+    up = axis_angle_to_matrix(np.radians([10.0, 0, 0])[None])[0] @ np.array([0.0, -1.0, 0.0])
+    moved = add_ground_translation(est, turned, up=up, height=1.8)
+    assert moved.translation == "none" and np.array_equal(moved.t, np.zeros((n, 3)))

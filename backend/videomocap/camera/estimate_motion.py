@@ -21,9 +21,19 @@ forward-backward check) on a downscaled grey image, with the people masked out. 
    turns enough, the focal length that minimises the reprojection error of the rotation fits is
    taken (a 1-D search); otherwise the given ``K`` is kept.
 
-Translation is not estimated: features alone give it only up to scale, and a camera that slides
-sideways in front of a wall is indistinguishable from one that turns (the homography of a plane).
-The estimate is ``rotation-only`` and says so (``CameraMotion.translation``).
+Translation: features alone give it only up to scale, and a camera that slides sideways in front
+of a wall looks like one that turns (the homography of a plane), so :meth:`finish` estimates
+rotation only (``CameraMotion.translation == "none"``). :func:`add_ground_translation` adds it
+afterwards at metric scale from the ground plane that the people's feet give (the camera's height
+above it): background points below the horizon are placed on that plane and each frame's rotation
+and centre are fitted to them (``translation == "ground-plane"``). It keeps the rotation-only
+estimate when the plane does not explain the points (as when the focal length is unknown and the
+people's ground is off).
+
+Cost at 640x480 on a 2-core machine: ~2-3 ms per frame while streaming (320-pixel grey image,
+200 points, forward-backward Lucas-Kanade), ~2 ms per frame at the end for the rotations and
+~4 ms per frame for the ground-plane translation of a moving camera; a static camera stops after
+the static test (~0.05 ms per frame).
 
 Conventions: OpenCV camera axes; ``R[f]`` is the rotation from camera ``f`` to the reference camera
 (the first frame's): a camera-frame point ``p`` of frame ``f`` is ``R[f] @ p`` in the reference
@@ -483,6 +493,7 @@ def add_ground_translation(estimator: CameraMotionEstimator, motion: CameraMotio
     c = np.zeros((n, 3))
     inliers = motion.inliers.copy()
     used = 0
+    err_rotation, err_moved = [], []  # per frame: median pixel error without / with translation
     for f in range(1, n):
         k = keys[f]
         if k == f:
@@ -498,6 +509,9 @@ def add_ground_translation(estimator: CameraMotionEstimator, motion: CameraMotio
             c[f] = c[f - 1]
             continue
         X = c[k] + lam[ok, None] * d[ok]
+        # rotation only (from the keyframe's centre): for a camera that only turns, this already
+        # explains the points whatever their depth, so a translation must do clearly better
+        _, _, err0 = pose_from_ground_points(X, b[ok], K, motion.R[f], c[k], iterations=0)
         Rf, cf, err = pose_from_ground_points(X, b[ok], K, R[f], c[f - 1])
         good = err < 2.0
         if good.sum() < min_points or not np.all(np.isfinite(cf)):
@@ -506,8 +520,14 @@ def add_ground_translation(estimator: CameraMotionEstimator, motion: CameraMotio
         R[f], c[f] = Rf, cf
         inliers[f] = int(good.sum())
         used += 1
+        err_rotation.append(float(np.median(err0)))
+        err_moved.append(float(np.median(err[good])))
     if used < 0.5 * (n - 1):
         return motion
-    info = dict(motion.info, ground_frames=used, ground_height=float(height))
+    e0, e1 = float(np.median(err_rotation)), float(np.median(err_moved))
+    if not (e0 > 1.5 * e1 and e0 - e1 > 0.3):
+        return dataclasses.replace(motion, info=dict(motion.info, ground_rejected=[e0, e1]))
+    info = dict(motion.info, ground_frames=used, ground_height=float(height),
+                ground_error_px=[e0, e1])
     return dataclasses.replace(motion, R=R, t=c, inliers=inliers, translation="ground-plane",
                                info=info)
