@@ -83,12 +83,13 @@ def capture(video: str | os.PathLike, output: str | os.PathLike,
     """Capture every person in ``video`` and write the motion file ``output``."""
     from .body.fit_skeleton import FitSettings, default_intrinsics, fit_people
     from .body.landmark_map import estimate_bone_lengths, targets_from_landmarks
+    from .camera import CameraMotionEstimator, camera_poses, place_people
     from .detect import detect_people
     from .temporal.smooth import smooth_fit, smooth_landmarks
     from .track.appearance import describe_appearance
     from .track.track_people import track_people
     from .video import probe_video, read_ahead, read_frames
-    from .world.ground import fit_world_frame, foot_contacts
+    from .world.ground import foot_contacts
 
     settings = settings or CaptureSettings()
     report = progress or (lambda event: None)
@@ -115,6 +116,9 @@ def capture(video: str | os.PathLike, output: str | os.PathLike,
 
     current: dict = {}  # the frame being detected (one at a time, never the whole video)
     appearance: list = []  # per frame: (P, D) colours sampled at each person's body parts
+    # camera motion from the background, fed the same decoded frames (people masked by their boxes)
+    camera_tracker = CameraMotionEstimator(info.width, info.height,
+                                           default_intrinsics(info.width, info.height))
 
     def frames():
         for index, frame in read_ahead(read_frames(video, settings.start, end)):
@@ -122,6 +126,7 @@ def capture(video: str | os.PathLike, output: str | os.PathLike,
             yield index, frame
 
     def on_frame(index: int, dets) -> None:
+        camera_tracker.add(current["rgb"], dets.boxes)
         appearance.append(describe_appearance(current.pop("rgb"), dets.keypoints2d))
         done = index - settings.start + 1
         if done % step == 0 or done == total:
@@ -129,7 +134,10 @@ def capture(video: str | os.PathLike, output: str | os.PathLike,
 
     detections = detect_people(frames(), info.fps,
                                max_people=_people_per_frame(settings.max_people), progress=on_frame)
-    timings["decode+detect"] = time.perf_counter() - t0
+    timings["decode+detect"] = time.perf_counter() - t0 - camera_tracker.seconds
+    t0 = time.perf_counter()
+    camera = camera_tracker.finish()
+    timings["camera"] = camera_tracker.seconds + time.perf_counter() - t0
     n_frames_read = len(detections)
     if not any(d.num_people for d in detections):
         raise CaptureError(f"No person was found in {Path(video).name}.")
@@ -145,7 +153,7 @@ def capture(video: str | os.PathLike, output: str | os.PathLike,
         )
 
     t0 = time.perf_counter()
-    K = default_intrinsics(info.width, info.height)
+    K = camera.K  # the default guess, or the focal length measured from the camera's rotation
     prepared = []
     for track in tracks:
         conf = track.keypoints2d[..., 2]
@@ -167,7 +175,11 @@ def capture(video: str | os.PathLike, output: str | os.PathLike,
     timings["fit+smooth"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    world = fit_world_frame([f for _, _, f in fits], info.fps)
+    # bodies into the first frame's camera (through the camera's motion), then gravity and ground
+    placed, world, camera = place_people([f for _, _, f in fits],
+                                         [t.frame_ids - settings.start for t, _, _ in fits],
+                                         camera, camera_tracker, info.fps)
+    fits = [(track, targets, fit) for (track, targets, _), fit in zip(fits, placed)]
     people = []
     for track, targets, fit in fits:
         orient = matrix_to_axis_angle(world.R @ axis_angle_to_matrix(fit.global_orient))
@@ -193,12 +205,13 @@ def capture(video: str | os.PathLike, output: str | os.PathLike,
     report({"stage": "world", "done": 1, "total": 1})
 
     n_video = info.frame_count
+    cam_R, cam_t = camera_poses(camera, world.R, world.t, settings.start, n_video)
     motion = Motion(
         fps=info.fps,
         image_size=np.array([info.width, info.height]),
         K=np.repeat(K[None], n_video, axis=0),
-        cam_R=np.repeat(world.R[None], n_video, axis=0),  # world-from-camera: p_w = R p_c + t
-        cam_t=np.repeat(world.t[None], n_video, axis=0),
+        cam_R=cam_R,  # world-from-camera: p_w = R p_c + t
+        cam_t=cam_t,
         people=people,
         meta={
             "tool": "videomocap",
@@ -209,6 +222,9 @@ def capture(video: str | os.PathLike, output: str | os.PathLike,
             "frames_processed": n_frames_read,
             "frame_range": [settings.start, end],
             "ground": world.method,
+            "camera": {"static": camera.static, "translation": camera.translation,
+                       "focal_px": round(float(camera.K[0, 0]), 1),
+                       "focal_estimated": camera.focal_estimated},
             "timings_s": {k: round(v, 3) for k, v in timings.items()},
         },
     )

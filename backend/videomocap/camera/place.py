@@ -1,0 +1,35 @@
+"""People and cameras in one gravity-aligned world when the camera moves.
+
+1. Every body goes from its frame's camera into the first frame's camera through the camera's
+   rotation; gravity and the ground come from the feet there (``world.ground.fit_world_frame``),
+   as for a static camera.
+2. That ground plane (seen from the reference camera, at the people's metric scale) then fixes the
+   camera's translation (``estimate_motion.add_ground_translation``); when it can be had, the
+   bodies are placed again with it and the ground fitted once more.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .estimate_motion import (CameraMotion, CameraMotionEstimator, add_ground_translation,
+                              fit_in_reference)
+
+
+def place_people(fits: list, frames: list[np.ndarray], raw: CameraMotion,
+                 tracker: CameraMotionEstimator | None, fps: float):
+    """fits: camera-frame fits; frames: their frame indices into ``raw`` (the unsmoothed estimate).
+    Returns (fits in the reference camera, world frame, the camera motion used)."""
+    from ..world.ground import fit_world_frame
+
+    camera = raw.smoothed(fps)
+    placed = [fit_in_reference(f, camera, idx) for f, idx in zip(fits, frames)]
+    world = fit_world_frame(placed, fps)
+    if camera.static or tracker is None:
+        return placed, world, camera
+    moved = add_ground_translation(tracker, raw, up=world.R[2], height=float(world.t[2]))
+    if moved.translation == "none":
+        return placed, world, camera
+    camera = moved.smoothed(fps)
+    placed = [fit_in_reference(f, camera, idx) for f, idx in zip(fits, frames)]
+    return placed, fit_world_frame(placed, fps), camera
