@@ -287,12 +287,14 @@ def _fit(head, foot, person, n_people, centre, f0, pitch0, diag):
 
 def focal_from_people(observations, width: int, height: int, min_observations: int = 60,
                       min_tilt_deg: float = 4.0, max_rel_std: float = 0.08,
+                      min_depth_ratio: float = 1.3,
                       fov_range_deg=(20.0, 120.0)) -> FocalEstimate:
     """Estimate the focal length from upright people.
 
     observations: list, per person, of (head (M, 2), foot (M, 2)) pixels (see
     :func:`upright_observations`). Returns a :class:`FocalEstimate`; use ``focal`` only when
-    ``accepted``."""
+    ``accepted``. ``min_depth_ratio``: the people's apparent heights (90th / 10th percentile
+    within each person, best person) must differ by this factor, i.e. someone walks in depth."""
     centre = np.array([width / 2.0, height / 2.0])
     diag = float(np.hypot(width, height))
     parts = [(np.asarray(h, float), np.asarray(ft, float)) for h, ft in observations if len(h)]
@@ -305,9 +307,13 @@ def focal_from_people(observations, width: int, height: int, min_observations: i
         return FocalEstimate(None, False, 0.0,
                              f"only {n} upright observations (needs {min_observations})",
                              observations=n)
-    # spread in depth: the feet's image rows (relative to the people's own size)
-    size = np.median(np.linalg.norm(heads - feet, axis=1))
+    # spread in depth: how much each person's apparent height changes
+    lengths = np.linalg.norm(heads - feet, axis=1)
+    size = float(np.median(lengths))
     spread = float(np.percentile(feet[:, 1], 90) - np.percentile(feet[:, 1], 10))
+    depth_ratio = max(float(np.percentile(lengths[person == k], 90)
+                            / max(np.percentile(lengths[person == k], 10), 1e-6))
+                      for k in range(len(parts)))
     best = None
     for f_init in (0.6, 1.0, 1.6):
         for pitch_init in (-0.3, 0.3):
@@ -340,12 +346,16 @@ def focal_from_people(observations, width: int, height: int, min_observations: i
     rel_std = max(std_gn, std_jk)
     fov = float(np.degrees(2 * np.arctan(width / (2 * f))))
     info = {"std_gauss_newton": std_gn, "std_jackknife": std_jk, "fov_deg": fov,
-            "foot_row_spread_px": spread, "median_height_px": float(size),
+            "foot_row_spread_px": spread, "median_height_px": size,
+            "depth_ratio": depth_ratio,
             "rms_px": float(np.sqrt(np.mean(res ** 2)))}
     common = dict(rel_std=rel_std, tilt_deg=pitch, roll_deg=roll, observations=n, info=info)
     if abs(pitch) < min_tilt_deg:
         return FocalEstimate(f, False, 0.0, f"the camera is nearly level (tilt {pitch:.1f} deg), "
                              "so people do not fix the focal length", **common)
+    if depth_ratio < min_depth_ratio:
+        return FocalEstimate(f, False, 0.0, "nobody walks far enough in depth (apparent height "
+                             f"changes by a factor {depth_ratio:.2f} only)", **common)
     if not np.isfinite(rel_std) or rel_std > max_rel_std:
         return FocalEstimate(f, False, 0.0, f"the estimate is uncertain ({100 * rel_std:.0f} %)",
                              **common)
@@ -357,11 +367,27 @@ def focal_from_people(observations, width: int, height: int, min_observations: i
                          f"uncertainty {100 * rel_std:.1f} %", **common)
 
 
-def focal_from_tracks(tracks, width: int, height: int, **kwargs) -> FocalEstimate:
-    """:func:`focal_from_people` on tracked people (objects with ``keypoints2d`` (N, 33, 3))."""
+def _smooth_gait(points: np.ndarray, frames: np.ndarray, window: int) -> np.ndarray:
+    """Mean of each upright observation's neighbours within +-window/2 frames (upright ones only):
+    averages the head's bob and the body's lean over a stride."""
+    if window <= 1 or len(points) < 2:
+        return points
+    half = window // 2
+    lo = np.searchsorted(frames, frames - half, side="left")
+    hi = np.searchsorted(frames, frames + half, side="right")
+    csum = np.vstack([np.zeros((1, points.shape[1])), np.cumsum(points, axis=0)])
+    return (csum[hi] - csum[lo]) / (hi - lo)[:, None]
+
+
+def focal_from_tracks(tracks, width: int, height: int, fps: float = 30.0,
+                      stride_seconds: float = 0.5, **kwargs) -> FocalEstimate:
+    """:func:`focal_from_people` on tracked people (objects with ``keypoints2d`` (N, 33, 3) and
+    ``frame_ids`` (N,)); head and foot points are averaged over ``stride_seconds``."""
     obs = []
+    window = max(1, int(round(stride_seconds * fps)))
     for t in tracks:
-        head, foot, _ = upright_observations(t.keypoints2d)
+        head, foot, keep = upright_observations(t.keypoints2d)
         if len(head):
-            obs.append((head, foot))
+            frames = np.asarray(t.frame_ids)[keep]
+            obs.append((_smooth_gait(head, frames, window), _smooth_gait(foot, frames, window)))
     return focal_from_people(obs, width, height, **kwargs)
