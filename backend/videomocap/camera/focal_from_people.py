@@ -272,14 +272,14 @@ def _fit(head, foot, person, n_people, centre, f0, pitch0, diag):
     rel = np.linalg.norm(head - foot, axis=1) / f0 * depth_scale
     s0 = np.array([np.median(rel[person == k]) if np.any(person == k) else 1.0
                    for k in range(n_people)])
-    x0 = np.concatenate([[np.log(f0 / diag), 0.0, pitch0], np.clip(s0, 0.05, 0.99)])
+    x0 = np.concatenate([[np.log(f0 / diag), 0.0, pitch0], np.clip(s0, 0.05, 4.0)])
 
     def residual(x):
         f = diag * np.exp(x[0])
         return (project_heads(f, x[1], x[2], x[3:][person], foot, centre) - head).ravel()
 
     lower = np.concatenate([[np.log(0.2), -0.5, -1.2], np.full(n_people, 0.02)])
-    upper = np.concatenate([[np.log(5.0), 0.5, 1.2], np.full(n_people, 0.995)])
+    upper = np.concatenate([[np.log(5.0), 0.5, 1.2], np.full(n_people, 5.0)])
     sol = least_squares(residual, np.clip(x0, lower + 1e-6, upper - 1e-6), bounds=(lower, upper),
                         loss="soft_l1", f_scale=3.0, x_scale="jac", max_nfev=200)
     return sol
