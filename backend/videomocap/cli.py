@@ -28,6 +28,9 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--end", type=int, default=None, help="frame after the last one captured")
     c.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     c.add_argument("--model", default="default", help="default | hmr2 | wham")
+    c.add_argument("--focal-from-people", action="store_true",
+                   help="static camera: estimate the focal length from upright people walking in "
+                        "depth (used only when well conditioned; experimental)")
     c.add_argument("--progress", choices=("text", "jsonl", "none"), default="text",
                    help="jsonl: one JSON object per line on stdout (for the Blender operator)")
 
@@ -99,7 +102,8 @@ def _capture(args) -> int:
     from .pipeline import CaptureSettings, capture
 
     settings = CaptureSettings(max_people=args.max_people, start=args.start, end=args.end,
-                               device=args.device, model=args.model)
+                               device=args.device, model=args.model,
+                               focal_from_people=args.focal_from_people)
     motion = capture(args.video, args.output, settings, _progress_printer(args.progress))
     if args.progress == "text":
         frames = sum(len(p.frame_ids) for p in motion.people)

@@ -35,6 +35,7 @@ class CaptureSettings:
     device: str = "cpu"
     model: str = "default"
     fit_iterations: int = 160
+    focal_from_people: bool = False  # off: unreliable on the bench's short, level-ish clips
 
 
 def _people_per_frame(max_people: int | None) -> int:
@@ -78,10 +79,40 @@ def _check_settings(settings: CaptureSettings) -> None:
         raise CaptureError("The frame range is empty: --end must be greater than --start >= 0.")
 
 
+def lens_intrinsics(video, info) -> tuple[np.ndarray, str]:
+    """Intrinsics before any measurement: the container's lens metadata, else the default
+    sqrt(W^2 + H^2) guess. Returns (K, "metadata" | "default")."""
+    from .body.fit_skeleton import default_intrinsics
+    from .camera.estimate_motion import _with_focal
+    from .camera.focal_from_people import focal_from_metadata
+
+    K = default_intrinsics(info.width, info.height)
+    f = focal_from_metadata(video, info.width, info.height)
+    return (K, "default") if f is None else (_with_focal(K, f), "metadata")
+
+
+def choose_focal(camera, tracks, info, source: str, from_people: bool):
+    """(camera, where its focal length came from): measured from the camera's rotation, else
+    ``source`` (metadata / default); a static camera with the default may take the people's
+    estimate when ``from_people`` and it is well conditioned."""
+    import dataclasses
+
+    from .camera.estimate_motion import _with_focal
+    from .camera.focal_from_people import focal_from_tracks
+
+    if camera.focal_estimated:
+        return camera, "camera-rotation"
+    if source == "default" and from_people and camera.static:
+        est = focal_from_tracks(tracks, info.width, info.height, fps=info.fps)
+        if est.accepted:
+            return dataclasses.replace(camera, K=_with_focal(camera.K, est.focal)), "people"
+    return camera, source
+
+
 def capture(video: str | os.PathLike, output: str | os.PathLike,
             settings: CaptureSettings | None = None, progress: Progress | None = None) -> Motion:
     """Capture every person in ``video`` and write the motion file ``output``."""
-    from .body.fit_skeleton import FitSettings, default_intrinsics, fit_people
+    from .body.fit_skeleton import FitSettings, fit_people
     from .body.landmark_map import estimate_bone_lengths, targets_from_landmarks
     from .camera import CameraMotionEstimator, camera_poses, place_people
     from .detect import detect_people
@@ -117,8 +148,8 @@ def capture(video: str | os.PathLike, output: str | os.PathLike,
     current: dict = {}  # the frame being detected (one at a time, never the whole video)
     appearance: list = []  # per frame: (P, D) colours sampled at each person's body parts
     # camera motion from the background, fed the same decoded frames (people masked by their boxes)
-    camera_tracker = CameraMotionEstimator(info.width, info.height,
-                                           default_intrinsics(info.width, info.height))
+    K0, focal_source = lens_intrinsics(video, info)
+    camera_tracker = CameraMotionEstimator(info.width, info.height, K0)
 
     def frames():
         for index, frame in read_ahead(read_frames(video, settings.start, end)):
@@ -153,7 +184,10 @@ def capture(video: str | os.PathLike, output: str | os.PathLike,
         )
 
     t0 = time.perf_counter()
-    K = camera.K  # the default guess, or the focal length measured from the camera's rotation
+    # the focal length measured from the camera's rotation, else the lens metadata or the people
+    camera, focal_source = choose_focal(camera, tracks, info, focal_source,
+                                        settings.focal_from_people)
+    K = camera.K
     prepared = []
     for track in tracks:
         conf = track.keypoints2d[..., 2]
@@ -224,7 +258,8 @@ def capture(video: str | os.PathLike, output: str | os.PathLike,
             "ground": world.method,
             "camera": {"static": camera.static, "translation": camera.translation,
                        "focal_px": round(float(camera.K[0, 0]), 1),
-                       "focal_estimated": camera.focal_estimated},
+                       "focal_estimated": camera.focal_estimated,
+                       "focal_source": focal_source},
             "timings_s": {k: round(v, 3) for k, v in timings.items()},
         },
     )
