@@ -120,7 +120,7 @@ def capture(video: str | os.PathLike, output: str | os.PathLike,
     from .track.appearance import describe_appearance
     from .track.track_people import track_people
     from .video import probe_video, read_ahead, read_frames
-    from .world.ground import foot_contacts
+    from .world.contact_correction import ground_person
 
     settings = settings or CaptureSettings()
     report = progress or (lambda event: None)
@@ -214,13 +214,15 @@ def capture(video: str | os.PathLike, output: str | os.PathLike,
                                          [t.frame_ids - settings.start for t, _, _ in fits],
                                          camera, camera_tracker, info.fps)
     fits = [(track, targets, fit) for (track, targets, _), fit in zip(fits, placed)]
+    cam_R, cam_t = camera_poses(camera, world.R, world.t, settings.start, info.frame_count)
     people = []
     for track, targets, fit in fits:
         orient = matrix_to_axis_angle(world.R @ axis_angle_to_matrix(fit.global_orient))
         transl = world.points(fit.transl)
         joints = world.points(fit.joints)
         feet = np.stack([world.points(fit.markers[name]) for name in CONTACT_NAMES], axis=1)
-        contact = foot_contacts(feet, info.fps)
+        transl, joints, contact = ground_person(transl, joints, feet, info.fps, track.frame_ids,
+                                                cam_t[track.frame_ids])
         people.append(PersonMotion(
             person_id=track.track_id,
             frame_ids=track.frame_ids,
@@ -239,7 +241,6 @@ def capture(video: str | os.PathLike, output: str | os.PathLike,
     report({"stage": "world", "done": 1, "total": 1})
 
     n_video = info.frame_count
-    cam_R, cam_t = camera_poses(camera, world.R, world.t, settings.start, n_video)
     motion = Motion(
         fps=info.fps,
         image_size=np.array([info.width, info.height]),

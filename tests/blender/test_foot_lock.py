@@ -91,7 +91,10 @@ def _check_lock(arm, person, fps, label):
           f"pinned-point sliding {before['mean']:.2f} -> {after['mean']:.2f} mm/frame "
           f"(max {before['max']:.1f} -> {after['max']:.1f}); largest knee-angle step "
           f"{jumps:.1f} deg")
-    assert after["mean"] < 0.35 * before["mean"]
+    # the capture's own contact correction (world.contact_correction) already stops much of the
+    # sliding before the lock sees it, so the lock is held to a ratio and an absolute bound
+    assert after["mean"] < 0.4 * before["mean"]
+    assert after["mean"] < 3.0
     assert jumps < 20.0
     return plan, pose, before_pose
 

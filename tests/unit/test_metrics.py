@@ -87,3 +87,42 @@ def test_tracking_scores_count_switches_and_misses():
     assert s["MOTA"] == pytest.approx(1 - 2 / 8)
     # IDF1: id 7 <-> 1 (2 frames), 8 <-> 2 (4 frames); 9 unmatched
     assert s["IDF1"] == pytest.approx(2 * 6 / (8 + 7))
+
+
+def test_jitter_and_accel_do_not_bridge_a_track_gap():
+    fps = 30.0
+    # two smooth runs (constant velocity), the second 2 m away after a 10-frame gap
+    frames = np.r_[np.arange(0, 20), np.arange(30, 50)]
+    pts = np.zeros((40, 1, 3))
+    pts[:, 0, 0] = 0.01 * frames + np.where(frames >= 30, 2.0, 0.0)
+    assert m.jitter(pts, fps, frames) == pytest.approx(0.0, abs=1e-9)
+    assert m.accel_error(pts, np.zeros_like(pts), fps, frames) == pytest.approx(0.0, abs=1e-9)
+    # without the frame numbers the jump counts as motion between neighbours
+    assert m.jitter(pts, fps) > 100
+    # a run of three frames has no third difference: it adds nothing, breaks nothing
+    assert m.jitter(pts[:23], fps, frames[:23]) == pytest.approx(0.0, abs=1e-9)
+    assert np.isnan(m.jitter(pts[:3], fps, frames[:3]))
+
+
+def test_foot_sliding_skips_steps_across_a_gap():
+    frames = np.array([0, 1, 2, 10, 11])
+    gt = np.zeros((5, 1, 3))
+    pred = np.zeros((5, 1, 3))
+    pred[3:, 0, 0] = 1.0  # the person reappears 1 m away: not a slide
+    pred[4, 0, 0] += 0.002
+    # steps 0-1, 1-2 and 10-11 count: (0 + 0 + 2 mm) / 3
+    assert m.foot_sliding(pred, gt, frames=frames) == pytest.approx(2.0 / 3)
+    assert m.foot_sliding(pred, gt) > 200
+
+
+def test_pair_distance_error_is_relative_and_ignores_height_and_rigid_moves():
+    n = 10
+    a = np.zeros((n, 3))
+    b = np.zeros((n, 3))
+    b[:, 0] = 2.0
+    pa = a + [5.0, -3.0, 0.3]  # elsewhere, a different height: distance unchanged
+    pb = b * 1.05 + [5.0, -3.0, 0.0]  # 5 % too far apart
+    pb[:5, 0] = 5.0 + 2.0 * 1.2  # half the frames 20 % too far apart
+    err, ok = m.pair_distance_error(pa, pb, a, b)
+    assert err == pytest.approx((5 * 5 + 5 * 20) / 10)
+    assert ok == pytest.approx(50.0)

@@ -50,10 +50,29 @@ def score_person(person, gt: dict, motion, person_index: int = 0) -> dict:
         "frames": int(len(frames)),
         "MPJPE": metrics.mpjpe(pred_cam, true_cam, pelvis),
         "PA-MPJPE": metrics.pa_mpjpe(pred_cam, true_cam),
-        "Accel": metrics.accel_error(pred_cam, true_cam, fps),
+        "Accel": metrics.accel_error(pred_cam, true_cam, fps, frames),
         "W-MPJPE100": metrics.w_mpjpe(pred, true),
         "WA-MPJPE100": metrics.wa_mpjpe(pred, true),
         "RTE%": metrics.rte(pred[:, pelvis], true[:, pelvis]),
-        "Jitter": metrics.jitter(pred, fps),
-        "FS": metrics.foot_sliding(pred[:, feet], true[:, feet]),
+        "Jitter": metrics.jitter(pred, fps, frames),
+        "FS": metrics.foot_sliding(pred[:, feet], true[:, feet], frames=frames),
     }
+
+
+def pair_distances(pairs: list, gt: dict) -> list[tuple[float, float]]:
+    """For every two matched people ``pairs`` [(gt index, PersonMotion)]: the pelvis-to-pelvis
+    horizontal distance error (metrics.pair_distance_error) over the frames both are captured."""
+    pelvis = [str(n) for n in gt["joint_names"]].index("pelvis")
+    out = []
+    for i in range(len(pairs)):
+        for k in range(i + 1, len(pairs)):
+            (ga, a), (gb, b) = pairs[i], pairs[k]
+            both = np.intersect1d(a.frame_ids, b.frame_ids)
+            both = both[both < len(gt["joints"])]
+            if len(both) == 0:
+                continue
+            pa = np.asarray(a.joints)[np.searchsorted(a.frame_ids, both), 0]
+            pb = np.asarray(b.joints)[np.searchsorted(b.frame_ids, both), 0]
+            out.append(metrics.pair_distance_error(pa, pb, gt["joints"][both, ga, pelvis],
+                                                   gt["joints"][both, gb, pelvis]))
+    return out

@@ -48,20 +48,39 @@ def pa_mpjpe(pred: np.ndarray, gt: np.ndarray) -> float:
     return float(np.mean(errs) * 1000)
 
 
-def accel_error(pred: np.ndarray, gt: np.ndarray, fps: float) -> float:
-    """Mean |second difference of pred - that of gt| * fps^2 over joints and frames (m/s^2)."""
-    if len(pred) < 3:
+def contiguous_runs(frames: np.ndarray | None, n: int) -> list[slice]:
+    """Slices of consecutive frame numbers (a track gap starts a new run); all of ``n`` if None."""
+    if frames is None:
+        return [slice(0, n)]
+    frames = np.asarray(frames)
+    starts = np.flatnonzero(np.r_[True, np.diff(frames) != 1])
+    ends = np.r_[starts[1:], len(frames)]
+    return [slice(a, b) for a, b in zip(starts, ends)]
+
+
+def _differences(x: np.ndarray, order: int, frames: np.ndarray | None) -> np.ndarray:
+    """``order``-th differences along axis 0 within each contiguous run, concatenated."""
+    parts = [np.diff(x[sl], n=order, axis=0) for sl in contiguous_runs(frames, len(x))
+             if sl.stop - sl.start > order]
+    return np.concatenate(parts) if parts else np.zeros((0,) + x.shape[1:])
+
+
+def accel_error(pred: np.ndarray, gt: np.ndarray, fps: float,
+                frames: np.ndarray | None = None) -> float:
+    """Mean |second difference of pred - that of gt| * fps^2 over joints and frames (m/s^2).
+    With ``frames`` (source frame numbers), differences never span a gap in them."""
+    ap, ag = _differences(pred, 2, frames), _differences(gt, 2, frames)
+    if len(ap) == 0:
         return float("nan")
-    ap = pred[:-2] - 2 * pred[1:-1] + pred[2:]
-    ag = gt[:-2] - 2 * gt[1:-1] + gt[2:]
     return float(np.linalg.norm(ap - ag, axis=-1).mean() * fps ** 2)
 
 
-def jitter(pred: np.ndarray, fps: float) -> float:
-    """Mean |third difference| * fps^3 / 10 of world joints (units of 10 m/s^3)."""
-    if len(pred) < 4:
+def jitter(pred: np.ndarray, fps: float, frames: np.ndarray | None = None) -> float:
+    """Mean |third difference| * fps^3 / 10 of world joints (units of 10 m/s^3), computed per
+    contiguous run of ``frames`` (the frames either side of a track gap are not neighbours)."""
+    j = _differences(pred, 3, frames)
+    if len(j) == 0:
         return float("nan")
-    j = pred[3:] - 3 * pred[2:-1] + 3 * pred[1:-2] - pred[:-3]
     return float(np.linalg.norm(j, axis=-1).mean() * fps ** 3 / 10.0)
 
 
@@ -101,17 +120,33 @@ def rte(pred_root: np.ndarray, gt_root: np.ndarray) -> float:
     return float(100.0 * err / max(length, 1e-9))
 
 
-def foot_sliding(pred_feet: np.ndarray, gt_feet: np.ndarray, threshold: float = 0.01) -> float:
+def foot_sliding(pred_feet: np.ndarray, gt_feet: np.ndarray, threshold: float = 0.01,
+                 frames: np.ndarray | None = None) -> float:
     """FS (mm): mean displacement of predicted foot points (N, F, 3) between consecutive frames
-    on which the ground-truth point moves less than ``threshold`` metres per frame."""
-    if len(pred_feet) < 2:
+    on which the ground-truth point moves less than ``threshold`` metres per frame (steps across
+    a gap in ``frames`` are not counted)."""
+    gt_step = np.linalg.norm(_differences(gt_feet, 1, frames), axis=-1)
+    pred_step = np.linalg.norm(_differences(pred_feet, 1, frames), axis=-1)
+    if len(pred_step) == 0:
         return float("nan")
-    gt_step = np.linalg.norm(np.diff(gt_feet, axis=0), axis=-1)
-    pred_step = np.linalg.norm(np.diff(pred_feet, axis=0), axis=-1)
     still = gt_step < threshold
     if not still.any():
         return float("nan")
     return float(pred_step[still].mean() * 1000)
+
+
+def pair_distance_error(pred_a: np.ndarray, pred_b: np.ndarray, true_a: np.ndarray,
+                        true_b: np.ndarray, tolerance: float = 0.1) -> tuple[float, float]:
+    """Two people's horizontal (x, y) pelvis-to-pelvis distance, predicted vs true, over the
+    frames both are present (arrays (N, 3), the same N frames): (mean relative error in %,
+    percent of frames within ``tolerance`` of the truth)."""
+    d_pred = np.linalg.norm(pred_a[:, :2] - pred_b[:, :2], axis=-1)
+    d_true = np.linalg.norm(true_a[:, :2] - true_b[:, :2], axis=-1)
+    ok = d_true > 1e-6
+    if not ok.any():
+        return float("nan"), float("nan")
+    rel = np.abs(d_pred[ok] - d_true[ok]) / d_true[ok]
+    return float(100.0 * rel.mean()), float(100.0 * (rel <= tolerance).mean())
 
 
 def tracking_scores(gt: dict, pred: dict, iou_threshold: float = 0.5) -> dict:

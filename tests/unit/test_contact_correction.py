@@ -1,0 +1,137 @@
+"""Contact-driven root correction (world.contact_correction) on synthetic walks."""
+
+import time
+
+import numpy as np
+from scipy.ndimage import gaussian_filter1d
+
+from videomocap.world.contact_correction import correct_contacts, ground_person
+from videomocap.world.ground import foot_contacts
+
+FPS = 30.0
+
+
+def walk(n=240, speed=1.2, period=1.0, stance=0.6):
+    """Root (n, 3) and soles (n, 4, 3) (left heel, left toe, right heel, right toe) of a straight
+    walk along x, and the true contact mask (n, 4)."""
+    t = np.arange(n) / FPS
+    root = np.stack([speed * t, np.zeros(n), np.full(n, 0.95)], 1)
+    soles = np.zeros((n, 4, 3))
+    planted = np.zeros((n, 4), bool)
+    for side, (lag, y) in enumerate(((0.0, 0.1), (0.5, -0.1))):
+        phase = (t / period + lag) % 1.0
+        cycle = np.floor(t / period + lag)
+        x_plant = speed * period * (cycle - lag + 0.3)
+        s = np.clip((phase - stance) / (1 - stance), 0, 1)
+        ramp = 0.5 - 0.5 * np.cos(np.pi * s)
+        x = x_plant + ramp * speed * period
+        z = 0.12 * np.sin(np.pi * s)
+        still = phase < stance
+        for k, dx in enumerate((0.0, 0.15)):
+            soles[:, 2 * side + k] = np.stack([x + dx, np.full(n, y), z], 1)
+            planted[:, 2 * side + k] = still
+    return root, soles, planted
+
+
+def depth_noise(root, camera, seed=0):
+    """Monocular-looking root noise: smooth (the fit is smoothed in time), along the camera ray."""
+    rng = np.random.default_rng(seed)
+    ray = root - camera
+    ray[:, 2] = 0.0
+    ray /= np.linalg.norm(ray, axis=1, keepdims=True)
+    return gaussian_filter1d(rng.normal(0, 0.15, len(root)), 4.0)[:, None] * ray
+
+
+def planted_slide_mm(soles, planted):
+    step = np.linalg.norm(np.diff(soles, axis=0), axis=-1)
+    both = planted[1:] & planted[:-1]
+    return 1000 * step[both].mean()
+
+
+def test_planted_feet_stop_sliding_when_the_root_is_noisy():
+    root, soles, planted = walk()
+    camera = np.array([0.0, -6.0, 1.5])
+    noise = depth_noise(root, camera)
+    noisy_root, noisy_soles = root + noise, soles + noise[:, None]
+    before = planted_slide_mm(noisy_soles, planted)
+    frames = np.arange(len(root))
+    new_root, joints, contact = ground_person(noisy_root, noisy_root[:, None].copy(),
+                                              noisy_soles, FPS, frames,
+                                              np.repeat(camera[None], len(root), 0))
+    offset = new_root - noisy_root
+    after = planted_slide_mm(noisy_soles + offset[:, None], planted)
+    assert before > 5.0, before
+    assert after < 0.4 * before and after < 3.0, (before, after)
+    # the contacts found from the noisy feet agree with the truth on most foot-frames
+    assert ((contact > 0.5) == planted).mean() > 0.85
+    # joints move with the root
+    np.testing.assert_allclose(joints[:, 0], new_root)
+    # the trajectory gets closer to the truth, not further (up to a constant shift)
+    err_before = np.linalg.norm(noise - noise.mean(0), axis=1).mean()
+    fixed = new_root - root
+    err_after = np.linalg.norm(fixed - fixed.mean(0), axis=1).mean()
+    assert err_after < 0.5 * err_before, (err_before, err_after)
+    # no new jitter: the third difference of the root does not grow
+    jit = lambda x: np.linalg.norm(np.diff(x, 3, axis=0), axis=1).mean()
+    assert jit(new_root) <= jit(noisy_root)
+
+
+def test_a_real_slide_without_contact_is_kept():
+    # skating: both feet glide on the floor at 2 m/s, with the root; nothing is planted
+    n = 150
+    t = np.arange(n) / FPS
+    root = np.stack([2.0 * t, np.zeros(n), np.full(n, 0.95)], 1)
+    soles = np.stack([root + [dx, y, -0.95] for y in (0.1, -0.1) for dx in (0.0, 0.15)], 1)
+    contact = foot_contacts(soles, FPS, np.arange(n))
+    assert contact.max() < 0.5
+    offset = correct_contacts(soles, contact, FPS, frame_ids=np.arange(n))
+    assert np.abs(offset).max() < 0.01  # the glide (4 m here) stays
+
+
+def test_a_planted_foot_slide_weighted_by_probability_and_not_across_gaps():
+    # one foot planted but drifting 1 cm/frame with the root; the other one in the air
+    n = 60
+    drift = np.stack([0.01 * np.arange(n), np.zeros(n), np.zeros(n)], 1)
+    soles = np.zeros((n, 4, 3))
+    soles[:, :2] = drift[:, None] + [[0, 0.1, 0], [0.15, 0.1, 0]]
+    soles[:, 2:] = [[0, -0.1, 0.3], [0.15, -0.1, 0.3]]
+    contact = np.zeros((n, 4))
+    contact[:, :2] = 1.0
+    offset = correct_contacts(soles, contact, FPS)
+    fixed = soles[:, 0] + offset
+    assert np.abs(np.diff(fixed[:, 0])).max() < 0.002  # stopped
+    half = correct_contacts(soles, 0.5 * contact, FPS)
+    moved = np.diff((soles[:, 0] + half)[:, 0]).mean()
+    assert 0.001 < moved < 0.009  # partly absorbed
+    # a gap in the frames: the jump across it is not a slide to absorb
+    jumped = soles.copy()
+    jumped[30:] += [1.0, 0, 0]
+    frames = np.r_[np.arange(30), np.arange(40, 70)]
+    off_gap = correct_contacts(jumped, contact, FPS, frame_ids=frames)
+    assert abs((jumped[30, 0, 0] + off_gap[30, 0]) - (jumped[29, 0, 0] + off_gap[29, 0])) > 0.9
+
+
+def test_feet_never_go_below_the_floor_and_the_lift_is_smooth():
+    root, soles, planted = walk(n=120)
+    soles = soles.copy()
+    dip = np.zeros(len(soles))
+    dip[40:60] = -0.04 * np.sin(np.linspace(0, np.pi, 20))  # the fit sinks 4 cm for a moment
+    soles[..., 2] += dip[:, None]
+    contact = np.zeros((len(soles), 4))  # no contact: only the floor acts
+    offset = correct_contacts(soles, contact, FPS)
+    assert (soles[..., 2] + offset[:, None, 2]).min() >= -1e-9
+    assert np.abs(offset[:, :2]).max() < 1e-6
+    lift = offset[:, 2]
+    assert lift[:20].max() < 1e-3 and lift[-20:].max() < 1e-3  # only around the dip
+    assert np.abs(np.diff(lift, 3)).max() < 0.01  # no step in it
+
+
+def test_correction_costs_well_under_a_millisecond_per_frame():
+    root, soles, planted = walk(n=3000)
+    noise = depth_noise(root, np.array([0.0, -6.0, 1.5]), seed=1)
+    soles = soles + noise[:, None]
+    contact = foot_contacts(soles, FPS, np.arange(3000))
+    t0 = time.perf_counter()
+    correct_contacts(soles, contact, FPS, frame_ids=np.arange(3000), rays=root + noise)
+    per_frame = (time.perf_counter() - t0) / 3000
+    assert per_frame < 2e-4, per_frame
