@@ -81,25 +81,33 @@ def _copy_action(src, dst) -> None:
         dst.animation_data.action_slot = next(s for s in action.slots if s.identifier == ident)
 
 
+@contextmanager
+def _edit_bones(arm):
+    """``arm``'s edit bones, in edit mode with ``arm`` active for the block; object mode and the
+    previously active object come back afterwards, also on errors."""
+    view_layer = bpy.context.view_layer
+    previous = view_layer.objects.active
+    view_layer.objects.active = arm
+    bpy.ops.object.mode_set(mode="EDIT")
+    try:
+        yield arm.data.edit_bones
+    finally:
+        bpy.ops.object.mode_set(mode="OBJECT")
+        view_layer.objects.active = previous
+
+
 def _scale_lengths(arm, meshes, s: float) -> None:
     """Multiply every length of an export copy by ``s``: rest bones, location keys, object
     translations, skinned mesh vertices (the pose and the rotations stay as they are)."""
     scale = Matrix.Scale(s, 4)
     inv = Matrix.Scale(1.0 / s, 4)
     arm.data = arm.data.copy()
-    view_layer = bpy.context.view_layer
-    previous = view_layer.objects.active
-    view_layer.objects.active = arm
-    bpy.ops.object.mode_set(mode="EDIT")
-    try:
-        for bone in arm.data.edit_bones:
+    with _edit_bones(arm) as bones:
+        for bone in bones:
             roll = bone.roll
             bone.head = bone.head * s
             bone.tail = bone.tail * s
             bone.roll = roll
-    finally:
-        bpy.ops.object.mode_set(mode="OBJECT")
-        view_layer.objects.active = previous
     for fc in foot_lock._fcurves(arm):
         if fc.data_path.endswith(".location") or fc.data_path == "location":
             import numpy as np
@@ -123,16 +131,9 @@ def _rotate_rig(arm, meshes, rot: Matrix) -> None:
     expressed in the rotated axes; meshes turn along."""
     if arm.data.users > 1:
         arm.data = arm.data.copy()
-    view_layer = bpy.context.view_layer
-    previous = view_layer.objects.active
-    view_layer.objects.active = arm
-    bpy.ops.object.mode_set(mode="EDIT")
-    try:
-        for bone in arm.data.edit_bones:
+    with _edit_bones(arm) as bones:
+        for bone in bones:
             bone.matrix = rot @ bone.matrix
-    finally:
-        bpy.ops.object.mode_set(mode="OBJECT")
-        view_layer.objects.active = previous
     for mesh in meshes:
         if mesh.data.users > 1:
             mesh.data = mesh.data.copy()

@@ -200,23 +200,29 @@ def remove_foot_lock(arm: bpy.types.Object) -> None:
         del arm[STATE]
 
 
-def evaluated_pose_matrices(arm: bpy.types.Object, frames, scene=None) -> np.ndarray:
-    """(F, 24, 4, 4) armature-space pose matrices of the bones (SMPL order) on Blender ``frames``,
-    read back through the depsgraph."""
+def evaluated_bone_matrices(obj: bpy.types.Object, frames, names, scene=None) -> np.ndarray:
+    """(F, len(names), 4, 4) armature-space pose matrices of the bones ``names`` on Blender
+    ``frames``, read back through the depsgraph."""
     scene = scene or bpy.context.scene
-    order = [arm.pose.bones.find(n) for n in skeleton.JOINT_NAMES]
-    nb = len(arm.pose.bones)
+    order = [obj.pose.bones.find(n) for n in names]
+    nb = len(obj.pose.bones)
     buf = np.empty(nb * 16, dtype=np.float32)
-    out = np.empty((len(frames), skeleton.NUM_JOINTS, 4, 4))
+    out = np.empty((len(frames), len(order), 4, 4))
     current = scene.frame_current
     for k, f in enumerate(frames):
         scene.frame_set(int(f))
-        ev = arm.evaluated_get(bpy.context.evaluated_depsgraph_get())
+        ev = obj.evaluated_get(bpy.context.evaluated_depsgraph_get())
         ev.pose.bones.foreach_get("matrix", buf)
         # foreach_get flattens matrices column by column
         out[k] = np.swapaxes(buf.reshape(nb, 4, 4), 1, 2)[order]
     scene.frame_set(current)
     return out
+
+
+def evaluated_pose_matrices(arm: bpy.types.Object, frames, scene=None) -> np.ndarray:
+    """(F, 24, 4, 4) armature-space pose matrices of the bones (SMPL order) on Blender ``frames``,
+    read back through the depsgraph."""
+    return evaluated_bone_matrices(arm, frames, skeleton.JOINT_NAMES, scene)
 
 
 def keyed_values(fcurves, path: str, size: int, frames: np.ndarray, default) -> np.ndarray:

@@ -45,6 +45,7 @@ import bpy
 import numpy as np
 
 from ..core import retarget_maps
+from ..core.leg_ik import swing_rows, unit_rows
 from ..core.shared import rotations, skeleton
 from . import foot_lock as fl
 from .keys import CurveWriter
@@ -306,10 +307,10 @@ def plan_retarget(src_rest_world: np.ndarray, src_pose_world: np.ndarray,
             l1 = float(np.linalg.norm(tgt_rest[ik_, :3, 3] - tgt_rest[ih, :3, 3]))
             l2 = float(np.linalg.norm(tgt_rest[ia, :3, 3] - tgt_rest[ik_, :3, 3]))
             knee_pos = _two_bone(h, goal, k_fk, l1, l2)
-            reach = h + _unit_rows(goal - h) * np.minimum(
+            reach = h + unit_rows(goal - h) * np.minimum(
                 np.linalg.norm(goal - h, axis=1, keepdims=True), 0.9999 * (l1 + l2))
-            desired[hip] = _swing_rows(k_fk - h, knee_pos - h) @ desired[hip]
-            desired[knee] = _swing_rows(a_fk - k_fk, reach - knee_pos) @ desired[knee]
+            desired[hip] = swing_rows(k_fk - h, knee_pos - h) @ desired[hip]
+            desired[knee] = swing_rows(a_fk - k_fk, reach - knee_pos) @ desired[knee]
         plan_drop = drop
         pose, quats, location = fk()
     return {"quats": quats, "location": location, "root": root_bone, "scale": scale,
@@ -325,20 +326,6 @@ def _cover(x: np.ndarray, half: int) -> np.ndarray:
     win = np.lib.stride_tricks.sliding_window_view(pad, 2 * half + 1)
     m = np.pad(win.max(axis=1), half, mode="edge")
     return np.lib.stride_tricks.sliding_window_view(m, 2 * half + 1).mean(axis=1)
-
-
-def _unit_rows(v: np.ndarray) -> np.ndarray:
-    return v / np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), 1e-12)
-
-
-def _swing_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """(N, 3, 3) smallest rotations turning the rows of ``a`` onto those of ``b``."""
-    a, b = _unit_rows(a), _unit_rows(b)
-    axis = np.cross(a, b)
-    s = np.linalg.norm(axis, axis=1)
-    c = np.sum(a * b, axis=1)
-    rv = axis / np.maximum(s, 1e-12)[:, None] * np.arctan2(s, c)[:, None]
-    return rotations.axis_angle_to_matrix(rv)
 
 
 def _heading_angle(rot: np.ndarray) -> np.ndarray:
@@ -397,12 +384,12 @@ def _two_bone(hip: np.ndarray, goal: np.ndarray, knee_hint: np.ndarray, l1: floa
     in the plane of ``knee_hint``."""
     axis = goal - hip
     d = np.clip(np.linalg.norm(axis, axis=1), abs(l1 - l2) + 1e-6, 0.9999 * (l1 + l2))
-    u = _unit_rows(axis)
+    u = unit_rows(axis)
     side = knee_hint - hip
     side = side - np.sum(side * u, axis=1, keepdims=True) * u
     x = (l1 * l1 - l2 * l2 + d * d) / (2.0 * d)
     y = np.sqrt(np.maximum(l1 * l1 - x * x, 0.0))
-    return hip + u * x[:, None] + _unit_rows(side) * y[:, None]
+    return hip + u * x[:, None] + unit_rows(side) * y[:, None]
 
 
 def _rigid_inverse(m: np.ndarray) -> np.ndarray:
@@ -506,23 +493,6 @@ def _prepare_rigify(target) -> None:
                 pb[key] = value
 
 
-def _armature_matrices(obj, frames, names, scene) -> np.ndarray:
-    """(F, len(names), 4, 4) evaluated armature-space pose matrices of ``names`` on ``frames``."""
-    scene = scene or bpy.context.scene
-    index = [obj.pose.bones.find(n) for n in names]
-    nb = len(obj.pose.bones)
-    buf = np.empty(nb * 16, dtype=np.float32)
-    out = np.empty((len(frames), len(names), 4, 4))
-    current = scene.frame_current
-    for k, f in enumerate(frames):
-        scene.frame_set(int(f))
-        ev = obj.evaluated_get(bpy.context.evaluated_depsgraph_get())
-        ev.pose.bones.foreach_get("matrix", buf)
-        out[k] = np.swapaxes(buf.reshape(nb, 4, 4), 1, 2)[index]
-    scene.frame_set(current)
-    return out
-
-
 def _active_constraints(obj) -> dict[str, list]:
     """{bone: its constraints that act}: not muted, influence above 0 once drivers ran (read
     from the evaluated object), and not a Copy Scale (every scale here is 1)."""
@@ -593,7 +563,7 @@ def _solve_through_constraints(target, frames, plan, mapping, scene) -> dict:
                  for n in order}
     calib_names = sorted({p for p in parent_of.values() if p} | set(order))
     f0 = [int(bpy.context.scene.frame_current if scene is None else scene.frame_current)]
-    calib = dict(zip(calib_names, _armature_matrices(target, f0, calib_names, scene)[0]))
+    calib = dict(zip(calib_names, fl.evaluated_bone_matrices(target, f0, calib_names, scene)[0]))
     kind = {}
     for n in order:
         p, a = parent_of[n], nearest_mapped(n)
@@ -636,7 +606,7 @@ def _solve_through_constraints(target, frames, plan, mapping, scene) -> dict:
             for b in [b for b in keys if b not in keyed]:
                 _write_keys(writer, b, frames, *keys[b])
                 keyed.add(b)
-            got = _armature_matrices(target, frames, wanted, scene)
+            got = fl.evaluated_bone_matrices(target, frames, wanted, scene)
             passes += 1
             for n, p in evaluated_parents.items():
                 rel = np.linalg.inv(rest[p]) @ rest[n]

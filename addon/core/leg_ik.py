@@ -27,13 +27,14 @@ import numpy as np
 from .shared import rotations
 
 
-def _unit(v: np.ndarray) -> np.ndarray:
+def unit_rows(v: np.ndarray) -> np.ndarray:
+    """Rows of ``v`` scaled to unit length (zero rows stay zero)."""
     return v / np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), 1e-12)
 
 
-def _swing(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def swing_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """(N, 3, 3) smallest rotations turning the rows of ``a`` onto those of ``b``."""
-    a, b = _unit(a), _unit(b)
+    a, b = unit_rows(a), unit_rows(b)
     axis = np.cross(a, b)
     s = np.linalg.norm(axis, axis=1)
     c = np.sum(a * b, axis=1)
@@ -58,9 +59,9 @@ def knee_position(hip, goal, pole, l1: float, l2: float) -> np.ndarray:
     """(N, 3) knee of a two-bone chain from ``hip`` reaching ``goal``, bent towards ``pole``."""
     axis = goal - hip
     d = np.clip(np.linalg.norm(axis, axis=1), abs(l1 - l2) + 1e-6, 0.9999 * (l1 + l2))
-    u = _unit(axis)
+    u = unit_rows(axis)
     side = pole - hip
-    side = _unit(side - np.sum(side * u, axis=1, keepdims=True) * u)
+    side = unit_rows(side - np.sum(side * u, axis=1, keepdims=True) * u)
     x = (l1 * l1 - l2 * l2 + d * d) / (2.0 * d)
     y = np.sqrt(np.maximum(l1 * l1 - x * x, 0.0))
     return hip + u * x[:, None] + side * y[:, None]
@@ -68,8 +69,8 @@ def knee_position(hip, goal, pole, l1: float, l2: float) -> np.ndarray:
 
 def _frame(direction: np.ndarray, up: np.ndarray) -> np.ndarray:
     """(N, 3, 3) rows: the solver's "look-at" frame of a direction and an up vector."""
-    d = _unit(direction)
-    x = _unit(np.cross(d, up))
+    d = unit_rows(direction)
+    x = unit_rows(np.cross(d, up))
     return np.stack([x, np.cross(x, d), -d], axis=1)
 
 
@@ -102,13 +103,13 @@ def locked_leg(hip: np.ndarray, knee: np.ndarray, ankle: np.ndarray, goal: np.nd
     # about that plane's normal), so the knee ends in that plane on its side of the hip-target
     # line, and neither bone twists further
     dist = np.linalg.norm(goal - h, axis=1, keepdims=True)
-    reach = h + _unit(goal - h) * np.minimum(dist, 0.9999 * (l1 + l2))
+    reach = h + unit_rows(goal - h) * np.minimum(dist, 0.9999 * (l1 + l2))
     knee_ik = knee_position(h, goal, k1, l1, l2)
-    s_hip = _swing(k1 - h, knee_ik - h)
+    s_hip = swing_rows(k1 - h, knee_ik - h)
     hip_ik = s_hip @ r0 @ hr
     rel_knee = _t(hr) @ kr  # the shin in the thigh's frame (FK)
     carried = hip_ik @ rel_knee
-    knee_ik_rot = _swing(_rows(s_hip, a1 - k1), reach - knee_ik) @ carried
+    knee_ik_rot = swing_rows(_rows(s_hip, a1 - k1), reach - knee_ik) @ carried
     # partial influence: each bone's change in its own frame, slerped from identity
     hip_new = hr @ _partial(_t(hr) @ hip_ik, w)
     knee_new = hip_new @ rel_knee @ _partial(_t(hip_ik @ rel_knee) @ knee_ik_rot, w)

@@ -300,6 +300,17 @@ def import_mocap(path: Path):
     return arm, fps, int(round(fr[0])), int(round(fr[1]))
 
 
+def source_frames(f0: int, nsrc: int, src_fps: float, start_seconds: float, count: int,
+                  who: str = "") -> list[int]:
+    """The mocap frames (nearest) of ``count`` video frames at FPS from ``start_seconds`` into a
+    clip of ``nsrc`` frames from ``f0`` at ``src_fps``; past its end the last frame is held."""
+    first = int(round(start_seconds * src_fps))
+    frames = [f0 + min(nsrc - 1, first + int(round(k * src_fps / FPS))) for k in range(count)]
+    if first + (count - 1) * src_fps / FPS > nsrc - 1 + 0.5:
+        log(f"warning: {who}clip shorter than requested ({nsrc / src_fps:.2f} s); last frame held")
+    return frames
+
+
 def read_source(arm, frames: list[int]) -> SourceMotion:
     bpy = _bpy()
     bones = [b for b in arm.data.bones if not b.name.lower().endswith("_end")]
@@ -543,10 +554,7 @@ def generate(mocap: Path | list[Path], out: Path, camera: str = "static", seed: 
     src_arm, src_fps, f0, f1 = import_mocap(mocap)
     nsrc = f1 - f0 + 1
     F = max(1, int(round(seconds * FPS)))
-    first = int(round(start_seconds * src_fps))
-    src_frames = [f0 + min(nsrc - 1, first + int(round(k * src_fps / FPS))) for k in range(F)]
-    if first + (F - 1) * src_fps / FPS > nsrc - 1 + 0.5:
-        log(f"warning: clip shorter than requested ({nsrc / src_fps:.2f} s); last frame held")
+    src_frames = source_frames(f0, nsrc, src_fps, start_seconds, F)
     src = read_source(src_arm, src_frames)
     bpy.data.objects.remove(src_arm)
 
@@ -904,10 +912,7 @@ def generate_multi(mocaps: list[Path], out: Path, camera: str, seed: int, start_
         if reuse:
             spare = nsrc / src_fps - start_seconds - seconds
             start += reuse * float(np.clip(spare / max(1, P - len(mocaps)), 0.8, 2.0))
-        first = int(round(start * src_fps))
-        src_frames = [f0 + min(nsrc - 1, first + int(round(i * src_fps / FPS))) for i in range(F)]
-        if first + (F - 1) * src_fps / FPS > nsrc - 1 + 0.5:
-            log(f"warning: person {k}: clip shorter than requested ({nsrc / src_fps:.2f} s); last frame held")
+        src_frames = source_frames(f0, nsrc, src_fps, start, F, who=f"person {k}: ")
         src = read_source(src_arm, src_frames)
         bpy.data.objects.remove(src_arm)
         body = reshape_body(base, heights[k], widths[k])
