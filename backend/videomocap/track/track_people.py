@@ -285,8 +285,7 @@ def track_people(
     kept.sort(key=lambda tr: tr.track_id)
     out = []
     for new_id, tr in enumerate(kept, start=1):
-        recovered = np.array([bool(getattr(d, "recovered", None) is not None and d.recovered[i])
-                              for d, i in tr.dets])
+        recovered = np.array([bool(d.recovered[i]) for d, i in tr.dets], bool)
         kp2d = np.stack([d.keypoints2d[i] for d, i in tr.dets]).astype(np.float64)
         scores = np.array([d.scores[i] for d, i in tr.dets], dtype=np.float64)
         kp2d[recovered, :, 2] *= RECOVERED_CONFIDENCE
