@@ -217,8 +217,9 @@ _LEVELS = _depth_levels()
 _ANCESTORS = _ancestors()
 # [j, q] = 1 when point q is in joint j's subtree (j itself included)
 _SUBTREE = np.ascontiguousarray(_ANCESTORS[:, :NUM_JOINTS].T)
-_LIMIT_JOINTS = {side: (JOINT_INDEX[f"{side}_knee"], JOINT_INDEX[f"{side}_elbow"], sign)
-                 for side, sign in (("left", -1.0), ("right", 1.0))}
+_KNEES = np.array([JOINT_INDEX["left_knee"], JOINT_INDEX["right_knee"]])
+_ELBOWS = np.array([JOINT_INDEX["left_elbow"], JOINT_INDEX["right_elbow"]])
+_ELBOW_FLEX = np.array([-1.0, 1.0])  # the sign of elbow flexion about y, left and right
 
 
 # Pose prior weight per joint: 1 for limbs; the spine, neck and collars share their bending over
@@ -235,29 +236,48 @@ def _rodrigues(aa: np.ndarray):
     """(..., 3) axis-angle -> (..., 3, 3) matrices, and the coefficients of its left Jacobian.
 
     R = cos(t) I + A [a]x + B a a^T with t = sqrt(|a|^2 + 1e-12) (the epsilon keeps zero rotations
-    differentiable), A = sin(t)/t, B = (1 - cos t)/t^2; the left Jacobian (R(a + da) ~
-    exp([J da]x) R(a)) is J = I + B [a]x + C [a]x^2 with C = (t - sin t)/t^3. Below t = 1e-2 the
-    closed forms cancel badly, so their Taylor series stand in."""
+    differentiable), A = sin(t)/t, B = (1 - cos t)/t^2 = 2 sin(t/2)^2/t^2 (the second form does not
+    cancel at small t); the left Jacobian (R(a + da) ~ exp([J da]x) R(a)) is
+    J = I + B [a]x + C [a]x^2 with C = (t - sin t)/t^3. C does cancel at small t, but it only
+    ever multiplies |a|^2 ~ t^2 there, which takes the error back to rounding level."""
     t2 = np.einsum("...i,...i->...", aa, aa) + 1e-12
     t = np.sqrt(t2)
     c, s = np.cos(t), np.sin(t)
-    small = t < 1e-2
-    ts2 = np.where(small, 1.0, t2)
-    A = np.where(small, 1 - t2 / 6 + t2 * t2 / 120, s / np.sqrt(ts2))
-    B = np.where(small, 0.5 - t2 / 24 + t2 * t2 / 720, (1 - c) / ts2)
-    C = np.where(small, 1 / 6 - t2 / 120 + t2 * t2 / 5040, (1 - A) / ts2)
-    R = B[..., None, None] * aa[..., :, None] * aa[..., None, :]
-    R[..., 0, 0] += c
-    R[..., 1, 1] += c
-    R[..., 2, 2] += c
-    Ax, Ay, Az = A * aa[..., 0], A * aa[..., 1], A * aa[..., 2]
-    R[..., 0, 1] -= Az
-    R[..., 1, 0] += Az
-    R[..., 0, 2] += Ay
-    R[..., 2, 0] -= Ay
-    R[..., 1, 2] -= Ax
-    R[..., 2, 1] += Ax
-    return R, B, C
+    A = s / t
+    h = np.sin(0.5 * t) / t
+    B = 2 * h * h
+    C = (t - s) / (t2 * t)
+    # the nine entries built component-major (contiguous writes), then one transposing copy
+    x, y, z = aa[..., 0], aa[..., 1], aa[..., 2]
+    Bx, By = B * x, B * y
+    Ax, Ay, Az = A * x, A * y, A * z
+    xy, xz, yz = Bx * y, Bx * z, By * z
+    R = np.empty((9,) + aa.shape[:-1])
+    np.add(Bx * x, c, out=R[0])
+    np.subtract(xy, Az, out=R[1])
+    np.add(xz, Ay, out=R[2])
+    np.add(xy, Az, out=R[3])
+    np.add(By * y, c, out=R[4])
+    np.subtract(yz, Ax, out=R[5])
+    np.subtract(xz, Ay, out=R[6])
+    np.add(yz, Ax, out=R[7])
+    np.add(B * z * z, c, out=R[8])
+    return np.ascontiguousarray(np.moveaxis(R, 0, -1)).reshape(aa.shape + (3,)), B, C
+
+
+def _cross(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """a x b over the last axis; np.cross gives the same but moves axes and copies on every call
+    (several times slower on these small arrays)."""
+    out = np.empty(np.broadcast_shapes(a.shape, b.shape))
+    a0, a1, a2 = a[..., 0], a[..., 1], a[..., 2]
+    b0, b1, b2 = b[..., 0], b[..., 1], b[..., 2]
+    np.multiply(a1, b2, out=out[..., 0])
+    out[..., 0] -= a2 * b1
+    np.multiply(a2, b0, out=out[..., 1])
+    out[..., 1] -= a0 * b2
+    np.multiply(a0, b1, out=out[..., 2])
+    out[..., 2] -= a1 * b0
+    return out
 
 
 def _huber_grad(d: np.ndarray, delta: float) -> tuple[np.ndarray, np.ndarray]:
@@ -326,14 +346,14 @@ class _Objective:
         flat = (_NUM_POINTS, 3 * n)
         # per joint, the sum of the gradients over its subtree (the force) and of q x dL/dq
         force = (_SUBTREE @ g_pts.reshape(flat)).reshape(NUM_JOINTS, n, 3)
-        moment = (_SUBTREE @ np.cross(pts, g_pts).reshape(flat)).reshape(NUM_JOINTS, n, 3)
-        torque = moment - np.cross(pts[:NUM_JOINTS], force)  # about each joint, world frame
+        moment = (_SUBTREE @ _cross(pts, g_pts).reshape(flat)).reshape(NUM_JOINTS, n, 3)
+        torque = moment - _cross(pts[:NUM_JOINTS], force)  # about each joint, world frame
         # world frame -> the parent's frame, where the joint's rotation acts (root: the camera's)
         u = torque
         u[1:] = np.einsum("jnba,jnb->jna", parent_world[:NUM_JOINTS - 1], torque[1:])
         # through the transposed left Jacobian: J^T u = u - B a x u + C a x (a x u)
-        axu = np.cross(rot, u)
-        g_rot = u - B[..., None] * axu + C[..., None] * np.cross(rot, axu)
+        axu = _cross(rot, u)
+        g_rot = u - B[..., None] * axu + C[..., None] * _cross(rot, axu)
         return g_rot, force[0]
 
     def __call__(self, rot, trans):
@@ -395,18 +415,19 @@ class _Objective:
         # soft joint limits: knees and elbows bend one way about one axis and do not twist;
         # knee flexion is +x in the body frame, left elbow flexion -y, right elbow +y
         limits = 0.0
-        wl = st.weight_joint_limits / n
-        for knee_j, elbow_j, sign in _LIMIT_JOINTS.values():
-            knee, elbow = rot[knee_j], rot[elbow_j]
-            back = np.maximum(-knee[:, 0], 0.0)
-            over = np.maximum(-sign * elbow[:, 1], 0.0)
-            limits += float((back ** 2 + knee[:, 1] ** 2 + knee[:, 2] ** 2 + over ** 2
-                             + 0.5 * elbow[:, 0] ** 2).sum()) / n
-            g_rot[knee_j, :, 0] -= 2 * wl * back
-            g_rot[knee_j, :, 1] += 2 * wl * knee[:, 1]
-            g_rot[knee_j, :, 2] += 2 * wl * knee[:, 2]
-            g_rot[elbow_j, :, 1] -= 2 * wl * sign * over
-            g_rot[elbow_j, :, 0] += wl * elbow[:, 0]
+        wl = 2 * st.weight_joint_limits / n
+        knee, elbow = rot[_KNEES], rot[_ELBOWS]  # (2, N, 3): left, right
+        back = np.maximum(-knee[..., 0], 0.0)
+        over = np.maximum(-_ELBOW_FLEX[:, None] * elbow[..., 1], 0.0)
+        limits = float((back * back + knee[..., 1] ** 2 + knee[..., 2] ** 2 + over * over
+                        + 0.5 * elbow[..., 0] ** 2).sum()) / n
+        g_knee = wl * knee
+        g_knee[..., 0] = -wl * back
+        g_rot[_KNEES] += g_knee
+        g_elbow = np.zeros_like(elbow)
+        g_elbow[..., 0] = 0.5 * wl * elbow[..., 0]
+        g_elbow[..., 1] = -wl * _ELBOW_FLEX[:, None] * over
+        g_rot[_ELBOWS] += g_elbow
 
         loss = (st.weight_2d * loss2d + st.weight_3d * loss3d + st.weight_pose_prior * prior
                 + st.weight_joint_limits * limits + st.weight_smooth * smooth)
@@ -454,18 +475,17 @@ def fit_people(
     # Adam (the update of torch.optim.Adam with its default betas and eps), written out because
     # the gradient is numpy's: a handful of array operations per step
     lr, b1, b2, eps = settings.learning_rate, 0.9, 0.999, 1e-8
-    params = [rot, trans]
-    m1 = [np.zeros_like(p) for p in params]
-    m2 = [np.zeros_like(p) for p in params]
+    x = np.concatenate([rot.ravel(), trans.ravel()])  # rot and trans are views into it
+    rot, trans = x[:rot.size].reshape(rot.shape), x[rot.size:].reshape(trans.shape)
+    m1, m2 = np.zeros_like(x), np.zeros_like(x)
     for step in range(1, settings.iterations + 1):
         _, g_rot, g_trans = objective(rot, trans)
-        c1, c2 = 1 - b1 ** step, np.sqrt(1 - b2 ** step)
-        for p, g, a, b in zip(params, (g_rot, g_trans), m1, m2):
-            a *= b1
-            a += (1 - b1) * g
-            b *= b2
-            b += (1 - b2) * g * g
-            p -= (lr / c1) * a / (np.sqrt(b) / c2 + eps)
+        g = np.concatenate([g_rot.ravel(), g_trans.ravel()])
+        m1 *= b1
+        m1 += (1 - b1) * g
+        m2 *= b2
+        m2 += (1 - b2) * g * g
+        x -= (lr / (1 - b1 ** step)) * m1 / (np.sqrt(m2) / np.sqrt(1 - b2 ** step) + eps)
 
     pts = objective.points(rot, trans).transpose(1, 0, 2)  # (N, P, 3)
     rot = rot.transpose(1, 0, 2)
