@@ -1,23 +1,55 @@
 import numpy as np
-import torch
 
 from videomocap import skeleton as sk
-from videomocap.body.fit_skeleton import SkeletonModel, fit_skeleton, initial_translation
+from videomocap.body.fit_skeleton import (
+    FitSettings, _Objective, fit_skeleton, initial_pose, initial_translation,
+)
 from videomocap.body.landmark_map import POINT_NAMES, estimate_bone_lengths, targets_from_landmarks, MP
 
 from .synthetic import camera, observe, walker
 
 
-def test_torch_model_matches_numpy_forward_kinematics():
-    rng = np.random.default_rng(0)
-    rot = rng.normal(scale=0.6, size=(7, 24, 3))
-    tr = rng.normal(size=(7, 3))
-    bones = sk.TEMPLATE_BONE_LENGTHS * 1.1
-    pts = SkeletonModel(bones, torch.float64)(torch.tensor(rot), torch.tensor(tr)).numpy()
-    joints, _, marks = sk.forward_kinematics(rot[:, 0], rot[:, 1:], tr, bones, markers=True)
+def _objective(n=9, seed=0):
+    """A fit objective over n frames of a noisy synthetic walker, and a start near its answer."""
+    orient, pose, transl, bones = walker()
+    R, c = camera()
+    targets, K, _, _ = observe(orient[:n], pose[:n], transl[:n], bones, R, c)
+    rng = np.random.default_rng(seed)
+    rot = initial_pose(targets, bones) + rng.normal(scale=0.1, size=(n, 24, 3))
+    rot[2, 5] = 0.0  # a rotation exactly at zero, where Rodrigues' formula needs its epsilon
+    rot[3, 4, 0] = -0.3  # a knee bent backwards and an elbow the wrong way: the limits act
+    rot[3, 18, 1] = 0.4
+    inside = np.ones(n - 2, dtype=bool)
+    inside[4] = False  # as if a second person started at frame 6
+    obj = _Objective(np.repeat(bones[None], n, 0), K, targets.points2d, targets.points3d,
+                     targets.confidence, inside, FitSettings())
+    return obj, np.ascontiguousarray(rot.transpose(1, 0, 2)), initial_translation(targets, K), bones
+
+
+def test_numpy_model_matches_forward_kinematics():
+    obj, rot, tr, bones = _objective()
+    pts = obj.points(rot, tr).transpose(1, 0, 2)
+    aa = rot.transpose(1, 0, 2)
+    joints, _, marks = sk.forward_kinematics(aa[:, 0], aa[:, 1:], tr, bones, markers=True)
     assert np.allclose(pts[:, :24], joints, atol=1e-9)
     for k, name in enumerate(POINT_NAMES[24:]):
         assert np.allclose(pts[:, 24 + k], marks[name], atol=1e-9)
+
+
+def test_hand_written_gradient_matches_finite_differences():
+    obj, rot, tr, _ = _objective()
+    _, g_rot, g_tr = obj(rot, tr)
+    eps = 1e-6
+    for params, grad, other in ((rot, g_rot, 0), (tr, g_tr, 1)):
+        num = np.zeros_like(params)
+        for idx in np.ndindex(params.shape):
+            hi, lo = params.copy(), params.copy()
+            hi[idx] += eps
+            lo[idx] -= eps
+            args_hi = (hi, tr) if other == 0 else (rot, hi)
+            args_lo = (lo, tr) if other == 0 else (rot, lo)
+            num[idx] = (obj(*args_hi)[0] - obj(*args_lo)[0]) / (2 * eps)
+        assert np.abs(grad - num).max() < 1e-6 * np.abs(num).max(), np.abs(grad - num).max()
 
 
 def test_fit_recovers_a_walking_skeleton_from_noisy_landmarks():

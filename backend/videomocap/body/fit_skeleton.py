@@ -16,7 +16,7 @@ combines
 It starts from an analytic solution (root by Kabsch on the torso, limbs by aligning each bone with
 its observed direction, pelvis position by linear least squares on the projection equations), so the
 gradient descent only has to refine. Everything is batched over frames; one Adam loop fits a whole
-track.
+track (numpy, with the gradient written out: see "the objective" below).
 """
 
 from __future__ import annotations
@@ -27,8 +27,7 @@ import numpy as np
 
 from ..rotations import kabsch, matrix_to_axis_angle, rotation_between
 from ..skeleton import (
-    JOINT_INDEX, NUM_JOINTS, PARENTS, TEMPLATE_BONE_LENGTHS, marker_offsets,
-    offsets_from_bone_lengths,
+    JOINT_INDEX, MARKERS, NUM_JOINTS, PARENTS, marker_offsets, offsets_from_bone_lengths,
 )
 from .landmark_map import POINT_NAMES, TARGET_NAMES, TARGET_POINTS, Targets
 
@@ -163,82 +162,64 @@ def initial_translation(targets: Targets, K: np.ndarray) -> np.ndarray:
     return trans
 
 
-# ----------------------------------------------------------------------------- torch model
+# ----------------------------------------------------------------------------- the objective
+#
+# The objective and its gradient are written out by hand in numpy rather than left to torch's
+# autograd: the fit is many tiny tensor operations per iteration, where torch spends its time in
+# per-operation overhead (forward kinematics alone is a chain of 23 joint steps, and autograd walks
+# it back one step at a time), and importing torch alone cost the capture about 1.7 s. Here the
+# gradient takes no walk down the tree at all: the derivative of the loss by a small world-frame
+# rotation of joint j's subtree about the joint is the torque  sum_q (q - p_j) x dL/dq  over the
+# points q below j, and those subtree sums are one matrix product with a constant 0/1 matrix.
+# ``tests/unit/test_fit_skeleton.py`` checks the gradient against finite differences and the
+# kinematics against ``skeleton.forward_kinematics``.
+#
+# Internal arrays are joint-major, (24, N, 3[, 3]): the joints of one tree depth are then a
+# contiguous slice and the subtree sums a single (points x points) @ (points x 3N) product.
+
+_MARKER_JOINTS = np.array([j for j, _ in MARKERS.values()])
+_NUM_POINTS = NUM_JOINTS + len(MARKERS)
+_POINT_PARENTS = np.array([-1, *PARENTS[1:], *_MARKER_JOINTS])
 
 
-def _torch():
-    import torch
-
-    return torch
-
-
-def axis_angle_to_matrix_torch(aa):
-    """Rodrigues' formula, differentiable at zero (the angle gets a tiny epsilon)."""
-    torch = _torch()
-    angle = torch.sqrt((aa * aa).sum(-1, keepdim=True) + 1e-12)
-    axis = aa / angle
-    x, y, z = axis.unbind(-1)
-    c = torch.cos(angle)[..., 0]
-    s = torch.sin(angle)[..., 0]
-    t = 1 - c
-    return torch.stack([
-        c + x * x * t, x * y * t - z * s, x * z * t + y * s,
-        y * x * t + z * s, c + y * y * t, y * z * t - x * s,
-        z * x * t - y * s, z * y * t + x * s, c + z * z * t,
-    ], dim=-1).reshape(aa.shape[:-1] + (3, 3))
+def _depth_levels() -> list[tuple[slice, object]]:
+    """Joints by depth below the root as (slice of joints, their parents: an index or an index
+    array); the SMPL joint order lists each depth contiguously."""
+    depth = np.zeros(NUM_JOINTS, dtype=int)
+    for j in range(1, NUM_JOINTS):
+        depth[j] = depth[PARENTS[j]] + 1
+    levels = []
+    for d in range(1, depth.max() + 1):
+        joints = np.flatnonzero(depth == d)
+        assert np.all(np.diff(joints) == 1), "joints of one depth must be contiguous"
+        parents = np.array([PARENTS[j] for j in joints])
+        if np.all(parents == parents[0]):
+            parents = slice(parents[0], parents[0] + 1)  # one parent, broadcast
+        elif np.all(np.diff(parents) == 1):
+            parents = slice(parents[0], parents[-1] + 1)
+        levels.append((slice(joints[0], joints[-1] + 1), parents))
+    return levels
 
 
-class SkeletonModel:
-    """Differentiable forward kinematics of the 24 joints and the markers, batched over frames.
-
-    ``bone_lengths`` is (23,) for one skeleton or (N, 23) for one per frame, which lets the frames
-    of several people go through one batch.
-    """
-
-    def __init__(self, bone_lengths: np.ndarray, dtype=None):
-        torch = _torch()
-        dtype = dtype or torch.float32
-        bone_lengths = np.asarray(bone_lengths, dtype=np.float64)
-        self.offsets = torch.as_tensor(offsets_from_bone_lengths(bone_lengths), dtype=dtype)
-        names = list(marker_offsets(TEMPLATE_BONE_LENGTHS))
-        self.marker_names = names
-        self.marker_joints = [marker_offsets(TEMPLATE_BONE_LENGTHS)[m][0] for m in names]
-        rows = np.atleast_2d(bone_lengths)
-        offs = np.stack([np.stack([marker_offsets(r)[m][1] for m in names]) for r in rows])
-        self.marker_offsets = torch.as_tensor(offs if bone_lengths.ndim == 2 else offs[0],
-                                              dtype=dtype)
-
-    def __call__(self, rotations_aa, transl):
-        """(N, 24, 3), (N, 3) -> points (N, 24 + markers, 3) in POINT_NAMES order."""
-        torch = _torch()
-        local = axis_angle_to_matrix_torch(rotations_aa)
-        off = self.offsets.expand(rotations_aa.shape[0], -1, -1)
-        moff = self.marker_offsets.expand(rotations_aa.shape[0], -1, -1)
-        world = [local[:, 0]]
-        pos = [transl]
-        for j in range(1, NUM_JOINTS):
-            p = PARENTS[j]
-            world.append(world[p] @ local[:, j])
-            pos.append(pos[p] + (world[p] @ off[:, j, :, None])[..., 0])
-        marks = [pos[j] + (world[j] @ moff[:, k, :, None])[..., 0]
-                 for k, j in enumerate(self.marker_joints)]
-        return torch.stack(pos + marks, dim=1)
+def _ancestors() -> np.ndarray:
+    """(P, P) 0/1: [q, r] = 1 when point r is q itself or one of its ancestors (points: the 24
+    joints, then the markers, each hanging from its joint)."""
+    a = np.zeros((_NUM_POINTS, _NUM_POINTS))
+    for q in range(_NUM_POINTS):
+        r = q
+        while r >= 0:
+            a[q, r] = 1.0
+            r = _POINT_PARENTS[r]
+    return a
 
 
-def _joint_limit_penalty(rot):
-    """Soft limits: knees and elbows bend one way about one axis and do not twist.
-
-    Knee flexion is +x in the body frame; left elbow flexion is -y, right elbow +y.
-    """
-    torch = _torch()
-    relu = torch.nn.functional.relu
-    pen = 0.0
-    for side, elbow_sign in (("left", -1.0), ("right", 1.0)):
-        knee = rot[:, JOINT_INDEX[f"{side}_knee"]]
-        pen = pen + relu(-knee[:, 0]).pow(2) + knee[:, 1].pow(2) + knee[:, 2].pow(2)
-        elbow = rot[:, JOINT_INDEX[f"{side}_elbow"]]
-        pen = pen + relu(-elbow_sign * elbow[:, 1]).pow(2) + 0.5 * elbow[:, 0].pow(2)
-    return pen.mean()
+_LEVELS = _depth_levels()
+_ANCESTORS = _ancestors()
+# [j, q] = 1 when point q is in joint j's subtree (j itself included)
+_SUBTREE = np.ascontiguousarray(_ANCESTORS[:, :NUM_JOINTS].T)
+_KNEES = np.array([JOINT_INDEX["left_knee"], JOINT_INDEX["right_knee"]])
+_ELBOWS = np.array([JOINT_INDEX["left_elbow"], JOINT_INDEX["right_elbow"]])
+_ELBOW_FLEX = np.array([-1.0, 1.0])  # the sign of elbow flexion about y, left and right
 
 
 # Pose prior weight per joint: 1 for limbs; the spine, neck and collars share their bending over
@@ -249,6 +230,208 @@ for _n, _w in (("spine1", 1 / 3), ("spine2", 1 / 3), ("spine3", 1 / 3), ("neck",
                ("right_foot", 1 / 6), ("left_hand", 1 / 6), ("right_hand", 1 / 6)):
     _PRIOR_WEIGHT[JOINT_INDEX[_n]] = _w
 _PRIOR_WEIGHT[0] = 0.0
+
+
+def _rodrigues(aa: np.ndarray):
+    """(..., 3) axis-angle -> (..., 3, 3) matrices, and the coefficients of its left Jacobian.
+
+    R = cos(t) I + A [a]x + B a a^T with t = sqrt(|a|^2 + 1e-12) (the epsilon keeps zero rotations
+    differentiable), A = sin(t)/t, B = (1 - cos t)/t^2 = 2 sin(t/2)^2/t^2 (the second form does not
+    cancel at small t); the left Jacobian (R(a + da) ~ exp([J da]x) R(a)) is
+    J = I + B [a]x + C [a]x^2 with C = (t - sin t)/t^3. C does cancel at small t, but it only
+    ever multiplies |a|^2 ~ t^2 there, which takes the error back to rounding level."""
+    t2 = np.einsum("...i,...i->...", aa, aa) + 1e-12
+    t = np.sqrt(t2)
+    c, s = np.cos(t), np.sin(t)
+    A = s / t
+    h = np.sin(0.5 * t) / t
+    B = 2 * h * h
+    C = (t - s) / (t2 * t)
+    # the nine entries built component-major (contiguous writes), then one transposing copy
+    x, y, z = aa[..., 0], aa[..., 1], aa[..., 2]
+    Bx, By = B * x, B * y
+    Ax, Ay, Az = A * x, A * y, A * z
+    xy, xz, yz = Bx * y, Bx * z, By * z
+    R = np.empty((9,) + aa.shape[:-1])
+    np.add(Bx * x, c, out=R[0])
+    np.subtract(xy, Az, out=R[1])
+    np.add(xz, Ay, out=R[2])
+    np.add(xy, Az, out=R[3])
+    np.add(By * y, c, out=R[4])
+    np.subtract(yz, Ax, out=R[5])
+    np.subtract(xz, Ay, out=R[6])
+    np.add(yz, Ax, out=R[7])
+    np.add(B * z * z, c, out=R[8])
+    return np.ascontiguousarray(np.moveaxis(R, 0, -1)).reshape(aa.shape + (3,)), B, C
+
+
+def _cross(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """a x b over the last axis; np.cross gives the same but moves axes and copies on every call
+    (several times slower on these small arrays)."""
+    out = np.empty(np.broadcast_shapes(a.shape, b.shape))
+    a0, a1, a2 = a[..., 0], a[..., 1], a[..., 2]
+    b0, b1, b2 = b[..., 0], b[..., 1], b[..., 2]
+    np.multiply(a1, b2, out=out[..., 0])
+    out[..., 0] -= a2 * b1
+    np.multiply(a2, b0, out=out[..., 1])
+    out[..., 1] -= a0 * b2
+    np.multiply(a0, b1, out=out[..., 2])
+    out[..., 2] -= a1 * b0
+    return out
+
+
+def _huber_grad(d: np.ndarray, delta: float) -> tuple[np.ndarray, np.ndarray]:
+    """torch's huber_loss(d, 0) for d >= 0 and its derivative."""
+    quad = d < delta
+    return np.where(quad, 0.5 * d * d, delta * (d - 0.5 * delta)), np.where(quad, d, delta)
+
+
+class _Objective:
+    """The fit's loss over a batch of frames (module docstring) and its gradient.
+
+    ``bone_lengths`` is (N, 23): one skeleton per frame, so the frames of several people go through
+    one batch. ``inside`` marks the second differences (frame n, n+1, n+2) within one person.
+    Rotations and translations are taken joint-major: rot (24, N, 3), trans (N, 3)."""
+
+    def __init__(self, bone_lengths, K, points2d, points3d, confidence, inside,
+                 settings: "FitSettings"):
+        bone_lengths = np.asarray(bone_lengths, dtype=np.float64)
+        n = len(bone_lengths)
+        self.n = n
+        offsets = offsets_from_bone_lengths(bone_lengths)  # (N, 24, 3)
+        # marker offsets scale with each skeleton's legs (skeleton.marker_offsets)
+        rows, inverse = np.unique(bone_lengths, axis=0, return_inverse=True)
+        per_row = np.stack([np.stack([off for _, off in marker_offsets(r).values()]) for r in rows])
+        markers = per_row[np.ravel(inverse)]  # (N, M, 3)
+        # what each point hangs from its parent by, in the parent's frame: (P - 1, N, 3)
+        self.local_offsets = np.ascontiguousarray(
+            np.concatenate([offsets[:, 1:], markers], axis=1).transpose(1, 0, 2))
+        self.K = np.asarray(K, dtype=np.float64)
+        self.obs2d = np.ascontiguousarray(points2d.transpose(1, 0, 2))  # (T, N, 2)
+        self.obs3d = np.ascontiguousarray(points3d.transpose(1, 0, 2))
+        self.conf = np.ascontiguousarray(confidence.T)  # (T, N)
+        self.conf_sum = max(float(confidence.sum()), 1e-6)
+        self.settings = settings
+        # Person height in pixels per frame, for scale-free 2D residuals.
+        visible = confidence > 0.3
+        ys = np.where(visible, points2d[..., 1], np.nan)
+        with np.errstate(all="ignore"):
+            height = np.nanmax(ys, axis=1) - np.nanmin(ys, axis=1)
+        self.scale = np.where(np.isfinite(height) & (height > 10), height, 100.0)  # (N,)
+        self.inside = inside.astype(np.float64)
+        self.prior_w = _PRIOR_WEIGHT[:, None]
+
+    def points(self, rot, trans, keep: bool = False):
+        """Forward kinematics: (P, N, 3) points in POINT_NAMES order (P = 24 joints + markers)."""
+        n = rot.shape[1]
+        local, B, C = _rodrigues(rot)
+        world = np.empty_like(local)
+        world[0] = local[0]
+        for joints, parents in _LEVELS:
+            world[joints] = world[parents] @ local[joints]
+        parent_world = world[_POINT_PARENTS[1:]]  # (P - 1, N, 3, 3)
+        steps = np.empty((_NUM_POINTS, n, 3))
+        steps[0] = trans
+        steps[1:] = np.einsum("pnab,pnb->pna", parent_world, self.local_offsets)
+        # each point is the root plus the steps along its path down the tree
+        pts = (_ANCESTORS @ steps.reshape(_NUM_POINTS, -1)).reshape(_NUM_POINTS, n, 3)
+        if keep:
+            self._fk = (parent_world, B, C)
+        return pts
+
+    def _points_grad(self, rot, pts, g_pts):
+        """Back through forward kinematics: dL/d(points) (P, N, 3) -> (dL/drot, dL/dtrans)."""
+        parent_world, B, C = self._fk
+        n = rot.shape[1]
+        flat = (_NUM_POINTS, 3 * n)
+        # per joint, the sum of the gradients over its subtree (the force) and of q x dL/dq
+        force = (_SUBTREE @ g_pts.reshape(flat)).reshape(NUM_JOINTS, n, 3)
+        moment = (_SUBTREE @ _cross(pts, g_pts).reshape(flat)).reshape(NUM_JOINTS, n, 3)
+        torque = moment - _cross(pts[:NUM_JOINTS], force)  # about each joint, world frame
+        # world frame -> the parent's frame, where the joint's rotation acts (root: the camera's)
+        u = torque
+        u[1:] = np.einsum("jnba,jnb->jna", parent_world[:NUM_JOINTS - 1], torque[1:])
+        # through the transposed left Jacobian: J^T u = u - B a x u + C a x (a x u)
+        axu = _cross(rot, u)
+        g_rot = u - B[..., None] * axu + C[..., None] * _cross(rot, axu)
+        return g_rot, force[0]
+
+    def __call__(self, rot, trans):
+        """(loss, dL/drot (24, N, 3), dL/dtrans (N, 3))."""
+        st = self.settings
+        n = self.n
+        pts = self.points(rot, trans, keep=True)
+        g_pts = np.zeros_like(pts)
+        tp = pts[TARGET_POINTS]  # (T, N, 3)
+        conf, K = self.conf, self.K
+
+        # reprojection, in units of the person's image height
+        x, y, z_raw = tp[..., 0], tp[..., 1], tp[..., 2]
+        front = z_raw >= 0.1
+        z = np.where(front, z_raw, 0.1)
+        fx, fy = K[0, 0], K[1, 1]
+        ru = (fx * x / z + K[0, 2] - self.obs2d[..., 0]) / self.scale
+        rv = (fy * y / z + K[1, 2] - self.obs2d[..., 1]) / self.scale
+        d = np.sqrt(ru * ru + rv * rv)
+        h, dh = _huber_grad(d, st.huber_delta)
+        loss2d = float((conf * h).sum()) / self.conf_sum
+        gd = (st.weight_2d / self.conf_sum) * conf * dh
+        gd = np.divide(gd, d * self.scale, out=np.zeros_like(d), where=d > 0)
+        gu, gv = gd * ru * fx / z, gd * rv * fy / z
+        g_tp = np.empty_like(tp)
+        g_tp[..., 0] = gu
+        g_tp[..., 1] = gv
+        g_tp[..., 2] = np.where(front, -(gu * x + gv * y) / z, 0.0)
+
+        # agreement with the metric landmarks (pelvis-relative; the first target is the pelvis)
+        e = tp - tp[:1] - self.obs3d
+        d3 = np.sqrt(np.einsum("tnc,tnc->tn", e, e))
+        h3, dh3 = _huber_grad(d3, 0.1)
+        loss3d = float((conf * h3).sum()) / self.conf_sum
+        g3 = np.divide((st.weight_3d / self.conf_sum) * conf * dh3, d3, out=np.zeros_like(d3),
+                       where=d3 > 0)[..., None] * e
+        g_tp += g3
+        g_tp[0] -= g3.sum(0)
+        g_pts[TARGET_POINTS] = g_tp
+
+        # smoothness: joint and marker accelerations inside each person's frames
+        smooth = 0.0
+        if n >= 3:
+            acc = pts[:, 2:] - 2 * pts[:, 1:-1] + pts[:, :-2]
+            per = np.einsum("pnc,pnc->n", acc, acc) / _NUM_POINTS
+            norm = max(float(self.inside.sum()), 1.0)
+            smooth = float((per * self.inside).sum()) / norm
+            ga = (2 * st.weight_smooth / (_NUM_POINTS * norm)) * self.inside[:, None] * acc
+            g_pts[:, 2:] += ga
+            g_pts[:, 1:-1] -= 2 * ga
+            g_pts[:, :-2] += ga
+
+        g_rot, g_trans = self._points_grad(rot, pts, g_pts)
+
+        # pose prior
+        prior = float((self.prior_w * np.einsum("jnc,jnc->jn", rot, rot)).mean())
+        g_rot += (2 * st.weight_pose_prior / (n * NUM_JOINTS)) * self.prior_w[..., None] * rot
+
+        # soft joint limits: knees and elbows bend one way about one axis and do not twist;
+        # knee flexion is +x in the body frame, left elbow flexion -y, right elbow +y
+        limits = 0.0
+        wl = 2 * st.weight_joint_limits / n
+        knee, elbow = rot[_KNEES], rot[_ELBOWS]  # (2, N, 3): left, right
+        back = np.maximum(-knee[..., 0], 0.0)
+        over = np.maximum(-_ELBOW_FLEX[:, None] * elbow[..., 1], 0.0)
+        limits = float((back * back + knee[..., 1] ** 2 + knee[..., 2] ** 2 + over * over
+                        + 0.5 * elbow[..., 0] ** 2).sum()) / n
+        g_knee = wl * knee
+        g_knee[..., 0] = -wl * back
+        g_rot[_KNEES] += g_knee
+        g_elbow = np.zeros_like(elbow)
+        g_elbow[..., 0] = 0.5 * wl * elbow[..., 0]
+        g_elbow[..., 1] = -wl * _ELBOW_FLEX[:, None] * over
+        g_rot[_ELBOWS] += g_elbow
+
+        loss = (st.weight_2d * loss2d + st.weight_3d * loss3d + st.weight_pose_prior * prior
+                + st.weight_joint_limits * limits + st.weight_smooth * smooth)
+        return loss, g_rot, g_trans
 
 
 def fit_skeleton(
@@ -269,29 +452,17 @@ def fit_people(
 ) -> list[CameraFrameFit]:
     """Fit several people at once: their frames form one batch and one optimisation loop, so the
     cost of a video grows with its person-frames, not with its number of people."""
-    torch = _torch()
-    threads = torch.get_num_threads()
-    # The fit is thousands of tiny tensor operations: extra threads only add synchronisation
-    # (measured here: 5 ms per forward+backward pass of 240 frames on one thread, 170 ms on two
-    # while another process was busy).
-    torch.set_num_threads(1)
-    try:
-        return _fit_people(targets, bone_lengths, K, settings or FitSettings())
-    finally:
-        torch.set_num_threads(threads)
-
-
-def _fit_people(targets, bone_lengths, K, settings: FitSettings) -> list[CameraFrameFit]:
-    torch = _torch()
+    settings = settings or FitSettings()
     sizes = [t.points2d.shape[0] for t in targets]
     n = sum(sizes)
-    rot0 = np.concatenate([initial_pose(t, b) for t, b in zip(targets, bone_lengths)])
-    trans0 = np.concatenate([initial_translation(t, K) for t in targets])
-    frame_bones = np.concatenate([np.repeat(np.asarray(b)[None], k, 0)
+    rot = np.ascontiguousarray(np.concatenate(
+        [initial_pose(t, b) for t, b in zip(targets, bone_lengths)]).transpose(1, 0, 2))
+    trans = np.concatenate([initial_translation(t, K) for t in targets])
+    frame_bones = np.concatenate([np.repeat(np.asarray(b, dtype=np.float64)[None], k, 0)
                                   for b, k in zip(bone_lengths, sizes)])
-    points2d = np.concatenate([t.points2d for t in targets])
-    points3d = np.concatenate([t.points3d for t in targets])
-    confidence = np.concatenate([t.confidence for t in targets])
+    points2d = np.concatenate([t.points2d for t in targets]).astype(np.float64)
+    points3d = np.concatenate([t.points3d for t in targets]).astype(np.float64)
+    confidence = np.concatenate([t.confidence for t in targets]).astype(np.float64)
     # second differences only inside one person's frames
     starts = np.cumsum([0] + sizes[:-1])
     inside = np.ones(max(n - 2, 0), dtype=bool)
@@ -299,61 +470,25 @@ def _fit_people(targets, bone_lengths, K, settings: FitSettings) -> list[CameraF
         for edge in (s0 - 2, s0 - 1):
             if 0 <= edge < len(inside):
                 inside[edge] = False
+    objective = _Objective(frame_bones, K, points2d, points3d, confidence, inside, settings)
 
-    dt = torch.float32
-    rot = torch.tensor(rot0, dtype=dt, requires_grad=True)
-    trans = torch.tensor(trans0, dtype=dt, requires_grad=True)
-    model = SkeletonModel(frame_bones, dt)
-    kt = torch.as_tensor(K, dtype=dt)
-    obs2d = torch.as_tensor(points2d, dtype=dt)
-    obs3d = torch.as_tensor(points3d, dtype=dt)
-    conf = torch.as_tensor(confidence, dtype=dt)
-    smooth_mask = torch.as_tensor(inside, dtype=dt)
-    tpts = torch.as_tensor(TARGET_POINTS)
-    # Person height in pixels per frame, for scale-free 2D residuals.
-    visible = confidence > 0.3
-    ys = np.where(visible, points2d[..., 1], np.nan)
-    with np.errstate(all="ignore"):
-        height = np.nanmax(ys, axis=1) - np.nanmin(ys, axis=1)
-    height = np.where(np.isfinite(height) & (height > 10), height, 100.0)
-    scale = torch.as_tensor(height, dtype=dt)[:, None]
-    prior_w = torch.as_tensor(_PRIOR_WEIGHT, dtype=dt)[None, :]
-    conf_sum = conf.sum().clamp_min(1e-6)
+    # Adam (the update of torch.optim.Adam with its default betas and eps), written out because
+    # the gradient is numpy's: a handful of array operations per step
+    lr, b1, b2, eps = settings.learning_rate, 0.9, 0.999, 1e-8
+    x = np.concatenate([rot.ravel(), trans.ravel()])  # rot and trans are views into it
+    rot, trans = x[:rot.size].reshape(rot.shape), x[rot.size:].reshape(trans.shape)
+    m1, m2 = np.zeros_like(x), np.zeros_like(x)
+    for step in range(1, settings.iterations + 1):
+        _, g_rot, g_trans = objective(rot, trans)
+        g = np.concatenate([g_rot.ravel(), g_trans.ravel()])
+        m1 *= b1
+        m1 += (1 - b1) * g
+        m2 *= b2
+        m2 += (1 - b2) * g * g
+        x -= (lr / (1 - b1 ** step)) * m1 / (np.sqrt(m2) / np.sqrt(1 - b2 ** step) + eps)
 
-    opt = torch.optim.Adam([rot, trans], lr=settings.learning_rate)
-    huber = torch.nn.functional.huber_loss
-    for _ in range(settings.iterations):
-        opt.zero_grad()
-        pts = model(rot, trans)
-        tp = pts[:, tpts]
-        z = tp[..., 2].clamp_min(0.1)
-        u = kt[0, 0] * tp[..., 0] / z + kt[0, 2]
-        v = kt[1, 1] * tp[..., 1] / z + kt[1, 2]
-        r2d = torch.stack([u, v], -1) - obs2d
-        r2d = (r2d / scale[..., None]).norm(dim=-1)
-        loss2d = (conf * huber(r2d, torch.zeros_like(r2d), reduction="none",
-                               delta=settings.huber_delta)).sum() / conf_sum
-        rel = tp - tp[:, :1]
-        r3d = (rel - obs3d).norm(dim=-1)
-        loss3d = (conf * huber(r3d, torch.zeros_like(r3d), reduction="none",
-                               delta=0.1)).sum() / conf_sum
-        prior = (prior_w * rot.pow(2).sum(-1)).mean()
-        limits = _joint_limit_penalty(rot)
-        if n >= 3:
-            acc = pts[2:] - 2 * pts[1:-1] + pts[:-2]
-            smooth = (acc.pow(2).sum(-1).mean(-1) * smooth_mask).sum() / smooth_mask.sum().clamp_min(1)
-        else:
-            smooth = torch.zeros(())
-        loss = (settings.weight_2d * loss2d + settings.weight_3d * loss3d
-                + settings.weight_pose_prior * prior + settings.weight_joint_limits * limits
-                + settings.weight_smooth * smooth)
-        loss.backward()
-        opt.step()
-
-    with torch.no_grad():
-        pts = model(rot, trans).numpy().astype(np.float64)
-        rot_np = rot.numpy().astype(np.float64)
-        trans_np = trans.numpy().astype(np.float64)
+    pts = objective.points(rot, trans).transpose(1, 0, 2)  # (N, P, 3)
+    rot = rot.transpose(1, 0, 2)
     tp = pts[:, TARGET_POINTS]
     proj = tp @ K.T
     proj = proj[..., :2] / np.maximum(proj[..., 2:], 1e-6)
@@ -365,12 +500,12 @@ def _fit_people(targets, bone_lengths, K, settings: FitSettings) -> list[CameraF
     for s0, k, bones in zip(starts, sizes, bone_lengths):
         sl = slice(s0, s0 + k)
         fits.append(CameraFrameFit(
-            global_orient=rot_np[sl, 0],
-            body_pose=rot_np[sl, 1:],
-            transl=trans_np[sl],
+            global_orient=rot[sl, 0].copy(),
+            body_pose=rot[sl, 1:].copy(),
+            transl=trans[sl].copy(),
             bone_lengths=np.asarray(bones, dtype=np.float64),
-            joints=pts[sl, :NUM_JOINTS],
-            markers={name: pts[sl, NUM_JOINTS + m] for m, name in enumerate(POINT_NAMES[NUM_JOINTS:])},
+            joints=pts[sl, :NUM_JOINTS].copy(),
+            markers={name: pts[sl, NUM_JOINTS + m].copy() for m, name in enumerate(POINT_NAMES[NUM_JOINTS:])},
             reprojection_error=reproj[sl],
         ))
     return fits
