@@ -92,17 +92,17 @@ def plan_foot_lock(person, rest: np.ndarray, heads: np.ndarray, fps: float, **op
     ground = (float(heads[skeleton.JOINT_INDEX["left_ankle"], 2]),
               float(heads[skeleton.JOINT_INDEX["left_foot"], 2]))
     ramp = options.pop("ramp_seconds", 0.15)
+    bl = np.asarray(person.bone_lengths)
+    reach = [float(bl[cp.LEG_JOINTS[s][1] - 1] + bl[cp.LEG_JOINTS[s][2] - 1]) for s in cp.SIDES]
     phases = cp.contact_phases(person.frame_ids, person.contact, joints, fps,
-                               ground_heights=ground, **options)
+                               ground_heights=ground, reach=reach, **options)
     c = skeleton.REST_ORIENT_WORLD
     plan = {"phases": phases, "joints": joints,
             "frames": np.asarray(person.frame_ids) + FRAME_OFFSET}
-    bl = np.asarray(person.bone_lengths)
-    for side in cp.SIDES:
+    for k, side in enumerate(cp.SIDES):
         hip, knee, ankle, _ = cp.LEG_JOINTS[side]
-        reach = float(bl[knee - 1] + bl[ankle - 1])
         targets, influence, turn = cp.lock_targets(person.frame_ids, joints, phases, fps, side,
-                                                   ramp_seconds=ramp, reach=reach)
+                                                   ramp_seconds=ramp, reach=reach[k])
         foot = rotations.axis_angle_to_matrix(turn) @ world[:, ankle] @ c.T @ rest[ankle]
         plan[side] = {
             "targets": targets, "influence": influence,

@@ -28,6 +28,8 @@ import numpy as np
 from .shared import rotations
 
 SIDES = ("left", "right")
+#: share of thigh + shin a locked leg may stretch to (a knee held dead straight snaps when freed)
+REACH = 0.995
 #: joint index (SMPL order) of the hip, knee, ankle and ball of the foot, per side
 LEG_JOINTS = {"left": (1, 4, 7, 10), "right": (2, 5, 8, 11)}
 #: contact channels (skeleton.CONTACT_NAMES order) of heel and toe, per side
@@ -83,7 +85,8 @@ def _min_frames(seconds: float, fps: float) -> int:
 
 def contact_phases(frame_ids, contact, joints, fps: float, threshold: float = 0.5,
                    hysteresis: float = 0.15, min_seconds: float = 0.1,
-                   ground_heights=None, max_lift: float = 0.02) -> list[ContactPhase]:
+                   ground_heights=None, max_lift: float = 0.02,
+                   reach=None) -> list[ContactPhase]:
     """Contact phases of both feet, sorted by side then time.
 
     Args:
@@ -99,6 +102,9 @@ def contact_phases(frame_ids, contact, joints, fps: float, threshold: float = 0.
         ground_heights: (heel, toe) height above the ground of the ankle and of the ball joint when
             the foot stands flat; the first pin of a run is clamped to
             ``[height, height + max_lift]``. None: heights are kept as captured.
+        reach: thigh + shin length (one number, or (left, right)). With it, that clamp never
+            lowers a pin below the height the animated hip can reach on every frame of the phase
+            (``REACH`` of the leg's length, the foot moved rigidly onto the pin).
     """
     frame_ids = np.asarray(frame_ids, dtype=np.int64)
     contact = np.asarray(contact, dtype=np.float64)
@@ -110,6 +116,8 @@ def contact_phases(frame_ids, contact, joints, fps: float, threshold: float = 0.
     breaks[1:] = np.diff(frame_ids) > 1
     on, off = threshold, threshold - hysteresis
     min_len = _min_frames(min_seconds, fps)
+    side_reach = dict(zip(SIDES, np.broadcast_to(np.asarray(
+        reach if reach is not None else 0.0, dtype=np.float64), (2,))))
     phases: list[ContactPhase] = []
     for side in SIDES:
         heel_ch, toe_ch = CONTACT_CHANNELS[side]
@@ -140,14 +148,33 @@ def contact_phases(frame_ids, contact, joints, fps: float, threshold: float = 0.
                 if offset is None:
                     pin = track.mean(axis=0)
                     if ground_heights is not None:
+                        # on the ground, not floating by more than max_lift, but never pulled
+                        # down out of the leg's reach: a straight captured leg cannot follow,
+                        # and the lock then has to let the heel rise (the ankle slid by up to
+                        # 3 cm in heel phases of the sample capture)
                         h = float(ground_heights[0 if point == "heel" else 1])
-                        pin[2] = float(np.clip(pin[2], h, h + max_lift))
+                        low = float(np.clip(pin[2], h, h + max_lift))
+                        if reach is not None:
+                            low = max(low, min(pin[2], _lowest_reachable(
+                                joints[i0:i1 + 1], legs, track, pin, REACH * side_reach[side])))
+                        pin[2] = low
                 else:
                     pin = track[0] + offset
                 phases.append(ContactPhase(side, int(frame_ids[i0]), int(frame_ids[i1]), point,
                                            pin, i0, i1, chained=k > 0))
                 offset = pin - track[-1]
     return phases
+
+
+def _lowest_reachable(joints, legs, track, pin, limit: float) -> float:
+    """The lowest height of a pin at ``pin``'s x, y that keeps the ankle (the foot moved rigidly
+    by ``pin - track``) within ``limit`` of the hip on every frame of ``joints`` (N, 24, 3)."""
+    hip, ankle = joints[:, legs[0]], joints[:, legs[2]]
+    rel = ankle - track  # ankle relative to the pivot
+    dxy = np.linalg.norm(pin[None, :2] + rel[:, :2] - hip[:, :2], axis=1)
+    drop = np.sqrt(np.maximum(limit ** 2 - dxy ** 2, 0.0))
+    # ankle z = pin z + rel z must be >= hip z - drop
+    return float(np.max(hip[:, 2] - drop - rel[:, 2]))
 
 
 def _smoothstep(x: np.ndarray) -> np.ndarray:
@@ -201,8 +228,11 @@ def lock_targets(frame_ids, joints, phases: list[ContactPhase], fps: float, side
     correction it fades is large, so the foot moves at most about ``max_speed`` m/s on average
     on its way to or from the pin (and the knee never snaps).
 
-    ``reach``: length of thigh + shin. Targets stay within ``0.999 * reach`` of the animated hip
-    (or no farther than the animated ankle already is), so the leg never over-extends: in contact
+    ``reach``: length of thigh + shin. Targets stay within ``0.995 * reach`` of the animated hip
+    (or no farther than the animated ankle already is), so the leg never over-extends, and a locked
+    knee is never held quite straight (near full extension the knee angle changes fastest with
+    the ankle: at 0.999 the sample capture's knee jumped 19.9 degrees in one frame when a toe
+    pin was released, at 0.995 15.5): in contact
     the foot turns about its (pinned) ball instead (the heel rises), which the returned turn
     (axis-angle, world frame, to be applied on top of the animated foot rotation) describes;
     elsewhere the target is pulled towards the hip.
@@ -227,7 +257,7 @@ def lock_targets(frame_ids, joints, phases: list[ContactPhase], fps: float, side
             runs.append([p.first, p.last])
     limit = None
     if reach is not None:
-        limit = np.maximum(0.999 * reach, np.linalg.norm(ankle - hip, axis=1))
+        limit = np.maximum(REACH * reach, np.linalg.norm(ankle - hip, axis=1))
         if inside.any():  # heel phases too: a heel that cannot stay down rises (heel-off)
             ball = joints[inside, ball_j] + offset[inside]
             moved, turn[inside] = _toe_pivot(ankle[inside] + offset[inside], ball, hip[inside],

@@ -92,9 +92,13 @@ def _check_lock(arm, person, fps, label):
           f"(max {before['max']:.1f} -> {after['max']:.1f}); largest knee-angle step "
           f"{jumps:.1f} deg")
     # the capture's own contact correction (world.contact_correction) already stops much of the
-    # sliding before the lock sees it, so the lock is held to a ratio and an absolute bound
-    assert after["mean"] < 0.4 * before["mean"]
+    # sliding before the lock sees it, so the lock is held to a ratio and absolute bounds. The
+    # largest slip was 30 mm on the sample when heel pins were pulled down to the rest ankle
+    # height, out of reach of the straight captured leg (the heel then had to rise); pins now
+    # stay within reach (contact_phases._lowest_reachable) and it is about 5 mm
+    assert after["mean"] < 0.35 * before["mean"]
     assert after["mean"] < 3.0
+    assert after["max"] < 12.0
     assert jumps < 20.0
     return plan, pose, before_pose
 

@@ -121,13 +121,13 @@ def test_unreachable_target_turns_the_foot_about_the_ball_and_never_overextends(
     phases = cp.contact_phases(np.arange(n), _contact(n, left_toe=[(0, 29)]), j, 30.0)
     reach = 0.4 + 0.43
     target, _, turn = cp.lock_targets(np.arange(n), j, phases, 30.0, "left", reach=reach)
-    assert np.all(np.linalg.norm(target - j[:, hip], axis=1) <= 0.999 * reach + 1e-9)
+    assert np.all(np.linalg.norm(target - j[:, hip], axis=1) <= cp.REACH * reach + 1e-9)
     moved = np.linalg.norm(turn, axis=1) > 1e-6
     assert moved.any()
     # where turned, the ankle stays a foot's length from the pinned ball
     foot = np.linalg.norm(j[0, ankle] - j[0, ball])
     pin = phases[0].pinned
-    reachable = np.linalg.norm(j[:, hip] - pin, axis=1) < 0.999 * reach + foot
+    reachable = np.linalg.norm(j[:, hip] - pin, axis=1) < cp.REACH * reach + foot
     ok = moved & reachable
     assert ok.any()
     assert np.allclose(np.linalg.norm(target[ok] - pin, axis=1), foot)

@@ -67,3 +67,21 @@ def test_contacts_use_speed_in_metres_per_second_and_hold_through_blips():
     foot[30:32] = foot[30]
     p = foot_contacts(np.repeat(foot[:, None], 4, 1), 30.0, np.arange(n))
     assert np.all(p[:, 0] < 0.5)
+
+
+def test_contacts_discount_depth_wobble_along_the_camera_ray():
+    """A planted foot whose captured depth wobbles (along the camera ray, 1.3 m/s peaks) is in
+    contact once the rays are given; the same wobble across the ray is real motion: no contact."""
+    fps, n = 30.0, 60
+    t = np.arange(n) / fps
+    wobble = 0.07 * np.sin(2 * np.pi * 3.0 * t)  # metres; speed up to 1.3 m/s
+    rays = np.tile([0.0, 1.0, 0.0], (n, 1))  # camera looking along +y
+    feet = np.zeros((n, 4, 3))
+    feet[..., 0] = np.arange(4) * 0.1
+    along = feet.copy()
+    along[..., 1] += wobble[:, None]
+    across = feet.copy()
+    across[..., 0] += wobble[:, None]
+    assert (foot_contacts(along, fps) > 0.5).mean() < 0.5  # without rays: looks like moving
+    assert (foot_contacts(along, fps, rays=rays) > 0.5).all()
+    assert (foot_contacts(across, fps, rays=rays) > 0.5).mean() < 0.5

@@ -164,7 +164,7 @@ def ground_person(transl: np.ndarray, joints: np.ndarray, soles: np.ndarray, fps
     """
     from .ground import foot_contacts
 
-    contact = foot_contacts(soles, fps, frame_ids)
     rays = None if camera_centres is None else np.asarray(transl) - np.asarray(camera_centres)
+    contact = foot_contacts(soles, fps, frame_ids, rays=rays)
     offset = correct_contacts(soles, contact, fps, frame_ids=frame_ids, rays=rays)
     return transl + offset, joints + offset[:, None], contact
