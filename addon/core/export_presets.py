@@ -169,7 +169,7 @@ def contact_keys(frame_ids, phases) -> dict[str, tuple]:
         _, side, point = prop.split("_")
         on = np.zeros(len(span), dtype=np.float32)
         for ph in phases:
-            if ph.side == side and ph.point == point:
+            if ph.side == side and ph.point in (point, "flat"):  # flat: both down
                 on[frame_ids[ph.first:ph.last + 1] - frame_ids[0]] = 1.0
         keep = np.zeros(len(span), dtype=bool)
         keep[0] = keep[-1] = True
