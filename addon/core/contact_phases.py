@@ -68,6 +68,10 @@ class ContactPhase:
         return self.last - self.first + 1
 
 
+_EYE = np.eye(3)
+_EYE.flags.writeable = False
+
+
 def _hysteresis(p: np.ndarray, on: float, off: float) -> np.ndarray:
     state = np.zeros(len(p), dtype=bool)
     inside = False
@@ -160,11 +164,18 @@ def contact_phases(frame_ids, contact, joints, fps: float, threshold: float = 0.
                 i0, i1 = a + s, a + e
                 point = KINDS[pivot[s]]
                 track = joints[i0:i1 + 1, legs[PIVOT_JOINT[point]]]
-                foot = joints[i0:i1 + 1, legs[3]] - joints[i0:i1 + 1, legs[2]]
-                turn = np.eye(3) if prev is None else prev[2]
+                turn = _EYE if prev is None else prev[2]
                 held = None
                 if point == "flat":
-                    held = (turn @ foot[0] if prev is not None else foot.mean(axis=0))
+                    foot = joints[i0:i1 + 1, legs[3]] - joints[i0:i1 + 1, legs[2]]
+                    # chained: as it comes in (no jump); else as it leaves into a toe phase
+                    # (the ball pin then is where the capture rolls onto it), else the mean
+                    if prev is not None:
+                        held = turn @ foot[0]
+                    elif k + 1 < len(merged):
+                        held = foot[-1]
+                    else:
+                        held = foot.mean(axis=0)
                     held = held / max(float(np.linalg.norm(held)), 1e-12)
                 if prev is None:
                     pin = track.mean(axis=0)
@@ -183,8 +194,8 @@ def contact_phases(frame_ids, contact, joints, fps: float, threshold: float = 0.
                     # where the previous phase's correction put this pivot on its last frame,
                     # so the new pivot does not move at the roll
                     pin_prev, joint_prev, turn_prev = prev
-                    pin = pin_prev + turn_prev @ (joints[i0 - 1, legs[PIVOT_JOINT[point]]]
-                                                  - joints[i0 - 1, joint_prev])
+                    step = joints[i0 - 1, legs[PIVOT_JOINT[point]]] - joints[i0 - 1, joint_prev]
+                    pin = pin_prev + (step if turn_prev is _EYE else turn_prev @ step)
                 end_turn = turn if held is None else rotations.rotation_between(foot[-1], held)
                 phases.append(ContactPhase(side, int(frame_ids[i0]), int(frame_ids[i1]), point,
                                            pin, i0, i1, chained=k > 0, turn=turn, held=held))

@@ -168,7 +168,7 @@ def _foot_sliding_after_lock(person, gt: dict, motion, g: int) -> float:
 
 def score_scene(spec: SceneSpec, video: Path, gt_path: Path) -> dict:
     from ..pipeline import capture
-    from .evaluate import load_ground_truth, pair_distances, score_person
+    from .evaluate import gt_contact, load_ground_truth, pair_distances, score_person
 
     gt = load_ground_truth(gt_path)
     with tempfile.TemporaryDirectory() as tmp:
@@ -180,7 +180,10 @@ def score_scene(spec: SceneSpec, video: Path, gt_path: Path) -> dict:
     for g, person in pairs:
         s = score_person(person, gt, motion, person_index=g)
         s["FS locked"] = _foot_sliding_after_lock(person, gt, motion, g)
-        true = gt["contact"] if gt["contact"].ndim == 2 else gt["contact"][:, g]
+        # contact labels from the ground-truth joints (each point low for itself and still),
+        # not the render-time labels stored in the file (those need the point within 3 cm of
+        # its rest height, which some mocap toes never reach)
+        true = gt_contact(gt, g)
         frames = person.frame_ids[person.frame_ids < len(true)]
         s["contact agree %"] = 100.0 * float(
             ((person.contact[: len(frames)] > 0.5) == (true[frames] > 0.5)).mean())
