@@ -102,9 +102,11 @@ def _check_lock(arm, person, fps, label):
     # sliding before the lock sees it, so the lock is held to a ratio and absolute bounds. The
     # largest slip was 30 mm on the sample when heel pins were pulled down to the rest ankle
     # height, out of reach of the straight captured leg (the heel then had to rise); pins now
-    # stay within reach (contact_phases._lowest_reachable) and it is about 5 mm
+    # stay within reach (contact_phases._lowest_reachable). Flat phases count the ball too: 9.7
+    # mm on the sample, the first frame of a heel phase (a flat phase that chose its mean
+    # direction before a toe phase left the toe phase's pin out of reach: 15 mm)
     assert after["mean"] < 0.35 * before["mean"]
-    assert after["mean"] < 3.0
+    assert after["mean"] < 1.5  # 0.53 on the sample (flat feet hold ankle and ball)
     assert after["max"] < 12.0
     assert jumps < 20.0
     return plan, pose, before_pose
