@@ -2,21 +2,27 @@
 
 A foot is *in contact* while its heel or toe contact probability says so, with hysteresis (enter at
 ``threshold``, leave below ``threshold - hysteresis``) and a minimum duration in seconds. Inside a
-contact run the foot pivots about one point at a time:
+contact run the foot is held in one of three ways at a time:
 
-* ``"heel"``: the heel is down, the **ankle joint** is pinned;
+* ``"flat"``: heel and toe are both down, the **ankle joint** is pinned and the foot's direction
+  (ankle to ball) is held, so the **ball of the foot** stays put too;
+* ``"heel"``: only the heel is down (heel strike), the ankle is pinned and the foot turns about it
+  as captured;
 * ``"toe"``: only the toe is down (heel rise, toe-off, running), the **ball of the foot** (the
-  ``*_foot`` joint, head of the toe bone) is pinned.
+  ``*_foot`` joint, head of the toe bone) is pinned and the foot turns about it as captured.
 
-Each (side, pivot) stretch is one :class:`ContactPhase`. The first phase of a run is pinned at the
+Each (side, kind) stretch is one :class:`ContactPhase`. The first phase of a run is pinned at the
 mean position of its pivot over the phase (height clamped so the foot neither sinks into nor floats
 above the ground); a phase that follows another of the same run without a gap is pinned where the
-previous correction puts its pivot on its first frame, so the target never jumps at a heel->toe roll.
+previous correction put its pivot on the previous frame, so the target never jumps at a roll.
 
-The lock moves the animated foot rigidly by ``d(t) = pin - pivot_anim(t)`` (the foot keeps its
-animated orientation), so the IK target of the ankle is ``ankle_anim(t) + d(t)``. Outside contact runs
-the target is the animated ankle with influence 0; the influence ramps in before a run and out after
-it (smoothstep over ``ramp_seconds``) while the correction is held at its value on the run's edge.
+The lock moves the animated foot rigidly: a turn ``C(t)`` (world rotation applied on top of the
+animated foot's) and the translation that puts the pivot on its pin. ``C`` is the identity in a
+run's first heel or toe phase; a flat phase turns the animated foot direction onto the held one,
+and the phases after it in the run keep the turn it ended with (so nothing jumps at the roll).
+Outside contact runs the target is the animated ankle with influence 0; the influence ramps in
+before a run and out after it (smoothstep over ``ramp_seconds``) while the correction (offset and
+turn) is held at its value on the run's edge.
 """
 
 from __future__ import annotations
@@ -34,7 +40,9 @@ REACH = 0.995
 LEG_JOINTS = {"left": (1, 4, 7, 10), "right": (2, 5, 8, 11)}
 #: contact channels (skeleton.CONTACT_NAMES order) of heel and toe, per side
 CONTACT_CHANNELS = {"left": (0, 1), "right": (2, 3)}
-PIVOT_JOINT = {"heel": 2, "toe": 3}  # position in LEG_JOINTS
+PIVOT_JOINT = {"heel": 2, "toe": 3, "flat": 2}  # position in LEG_JOINTS
+#: phase kind per frame state (heel only, toe only, both)
+KINDS = ("heel", "toe", "flat")
 
 
 @dataclass
@@ -44,15 +52,24 @@ class ContactPhase:
     side: str  # "left" | "right"
     start: int  # first source frame
     end: int  # last source frame (inclusive)
-    point: str  # "heel" (ankle pinned) | "toe" (ball of the foot pinned)
+    point: str  # "heel" (ankle pinned) | "toe" (ball pinned) | "flat" (ankle and ball held)
     pinned: np.ndarray = field(repr=False)  # (3,) world position of the pinned point
     first: int = 0  # index of ``start`` in frame_ids
     last: int = 0  # index of ``end`` in frame_ids
     chained: bool = False  # continues the previous phase of the same foot (no ramp between them)
+    #: (3, 3) world turn applied on top of the animated foot (heel and toe phases; identity
+    #: unless carried over from a flat phase earlier in the run)
+    turn: np.ndarray = field(default_factory=lambda: np.eye(3), repr=False)
+    #: (3,) unit direction ankle -> ball held through a flat phase (None otherwise)
+    held: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def frames(self) -> int:
         return self.last - self.first + 1
+
+
+_EYE = np.eye(3)
+_EYE.flags.writeable = False
 
 
 def _hysteresis(p: np.ndarray, on: float, off: float) -> np.ndarray:
@@ -127,9 +144,11 @@ def contact_phases(frame_ids, contact, joints, fps: float, threshold: float = 0.
         for a, b in _runs(heel | toe, breaks):
             if b - a + 1 < min_len:
                 continue
-            # pivot per frame: heel while the heel is down, else the toe; stretches shorter than
-            # min_len are absorbed by the stretch before them (or after, for the first one)
-            pivot = np.where(heel[a:b + 1], 0, 1)
+            # kind per frame: flat while heel and toe are down, else heel or toe; stretches
+            # shorter than min_len are absorbed by the stretch before them (or after, for the
+            # first one)
+            h, t = heel[a:b + 1], toe[a:b + 1]
+            pivot = np.where(h & t, 2, np.where(h, 0, 1))
             stretches = _runs(np.ones(b - a + 1, bool), np.r_[False, np.diff(pivot) != 0])
             merged: list[list[int]] = []
             for s, e in stretches:
@@ -140,12 +159,25 @@ def contact_phases(frame_ids, contact, joints, fps: float, threshold: float = 0.
             if len(merged) > 1 and merged[0][1] - merged[0][0] + 1 < min_len:
                 merged[1][0] = merged[0][0]
                 merged.pop(0)
-            offset = None  # correction d = pin - pivot position, carried across a roll
+            prev = None  # (pin, pivot joint, turn at its end) of the previous phase of the run
             for k, (s, e) in enumerate(merged):
                 i0, i1 = a + s, a + e
-                point = "heel" if pivot[s] == 0 else "toe"
+                point = KINDS[pivot[s]]
                 track = joints[i0:i1 + 1, legs[PIVOT_JOINT[point]]]
-                if offset is None:
+                turn = _EYE if prev is None else prev[2]
+                held = None
+                if point == "flat":
+                    foot = joints[i0:i1 + 1, legs[3]] - joints[i0:i1 + 1, legs[2]]
+                    # chained: as it comes in (no jump); else as it leaves into a toe phase
+                    # (the ball pin then is where the capture rolls onto it), else the mean
+                    if prev is not None:
+                        held = turn @ foot[0]
+                    elif k + 1 < len(merged):
+                        held = foot[-1]
+                    else:
+                        held = foot.mean(axis=0)
+                    held = held / max(float(np.linalg.norm(held)), 1e-12)
+                if prev is None:
                     pin = track.mean(axis=0)
                     if ground_heights is not None:
                         # on the ground, not floating by more than max_lift, but never pulled
@@ -159,10 +191,15 @@ def contact_phases(frame_ids, contact, joints, fps: float, threshold: float = 0.
                                 joints[i0:i1 + 1], legs, track, pin, REACH * side_reach[side])))
                         pin[2] = low
                 else:
-                    pin = track[0] + offset
+                    # where the previous phase's correction put this pivot on its last frame,
+                    # so the new pivot does not move at the roll
+                    pin_prev, joint_prev, turn_prev = prev
+                    step = joints[i0 - 1, legs[PIVOT_JOINT[point]]] - joints[i0 - 1, joint_prev]
+                    pin = pin_prev + (step if turn_prev is _EYE else turn_prev @ step)
+                end_turn = turn if held is None else rotations.rotation_between(foot[-1], held)
                 phases.append(ContactPhase(side, int(frame_ids[i0]), int(frame_ids[i1]), point,
-                                           pin, i0, i1, chained=k > 0))
-                offset = pin - track[-1]
+                                           pin, i0, i1, chained=k > 0, turn=turn, held=held))
+                prev = (pin, legs[PIVOT_JOINT[point]], end_turn)
     return phases
 
 
@@ -220,7 +257,8 @@ def lock_targets(frame_ids, joints, phases: list[ContactPhase], fps: float, side
                  max_speed: float = 0.3) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per-frame IK target of one ankle (N, 3), lock influence (N,) in [0, 1] and foot turn (N, 3).
 
-    Inside a phase the target moves the ankle so the phase's pivot stays on its pin (influence 1).
+    Inside a phase the target moves the ankle so the phase's pivot stays on its pin (influence 1),
+    and the turn holds a flat foot's direction (so its ball stays put as well).
     Within ``ramp_seconds`` before / after a run of chained phases the influence ramps from 0 to 1 /
     1 to 0 while the correction keeps its value on the run's first / last frame; where the ramps of
     two runs overlap, the corrections are blended by their weights. Elsewhere the target is the
@@ -242,26 +280,45 @@ def lock_targets(frame_ids, joints, phases: list[ContactPhase], fps: float, side
     hip_j, _, ankle_j, ball_j = LEG_JOINTS[side]
     ankle, hip = joints[:, ankle_j], joints[:, hip_j]
     n = len(frame_ids)
+    ball_anim = joints[:, ball_j]
     mine = sorted((p for p in phases if p.side == side), key=lambda p: p.first)
     offset = np.zeros((n, 3))
     turn = np.zeros((n, 3))
+    turn_m = np.broadcast_to(np.eye(3), (n, 3, 3)).copy()
     inside = np.zeros(n, dtype=bool)
     runs: list[list[int]] = []  # [first, last] of chained phases
     for p in mine:
-        pivot = joints[p.first:p.last + 1, LEG_JOINTS[side][PIVOT_JOINT[p.point]]]
-        offset[p.first:p.last + 1] = p.pinned[None] - pivot
-        inside[p.first:p.last + 1] = True
+        sl = slice(p.first, p.last + 1)
+        foot = ball_anim[sl] - ankle[sl]
+        if p.held is not None:  # flat: the foot's direction is held, so the ball stays put
+            turn_m[sl] = rotations.rotation_between(foot, np.broadcast_to(p.held, foot.shape))
+        else:
+            turn_m[sl] = p.turn
+        if p.point == "toe":  # the ankle turns about the pinned ball
+            locked_ankle = p.pinned[None] - np.einsum("nij,nj->ni", turn_m[sl], foot)
+        else:
+            locked_ankle = np.broadcast_to(p.pinned, foot.shape)
+        offset[sl] = locked_ankle - ankle[sl]
+        inside[sl] = True
         if p.chained and runs and runs[-1][1] == p.first - 1:
             runs[-1][1] = p.last
         else:
             runs.append([p.first, p.last])
+    if inside.any():
+        turn[inside] = rotations.matrix_to_axis_angle(turn_m[inside])
     limit = None
     if reach is not None:
         limit = np.maximum(REACH * reach, np.linalg.norm(ankle - hip, axis=1))
         if inside.any():  # heel phases too: a heel that cannot stay down rises (heel-off)
-            ball = joints[inside, ball_j] + offset[inside]
-            moved, turn[inside] = _toe_pivot(ankle[inside] + offset[inside], ball, hip[inside],
-                                             limit[inside])
+            locked = ankle[inside] + offset[inside]
+            ball = locked + np.einsum("nij,nj->ni", turn_m[inside],
+                                      ball_anim[inside] - ankle[inside])
+            moved, extra = _toe_pivot(locked, ball, hip[inside], limit[inside])
+            turned = np.linalg.norm(extra, axis=1) > 0
+            if turned.any():
+                idx = np.flatnonzero(inside)[turned]
+                turn[idx] = rotations.matrix_to_axis_angle(
+                    rotations.axis_angle_to_matrix(extra[turned]) @ turn_m[idx])
             offset[inside] = moved - ankle[inside]
     ramp = _min_frames(ramp_seconds, fps)
     most = 3 * ramp
@@ -323,7 +380,7 @@ def pole_positions(joints, side: str, distance: float = 0.5, straight: float = 0
 
 def sliding(points, frame_ids, phases: list[ContactPhase], side: str | None = None) -> dict:
     """Pinned-point motion during contact (mm per frame): for every phase the pivot's displacement
-    between consecutive frames of the phase. ``points``: (N, 24, 3) joints (animated or evaluated).
+    between consecutive frames of the phase (flat phases: of the ankle and of the ball). ``points``: (N, 24, 3) joints (animated or evaluated).
 
     Returns ``{"mean": ..., "max": ..., "frames": ...}`` over all phases (of ``side`` if given).
     """
@@ -332,8 +389,10 @@ def sliding(points, frame_ids, phases: list[ContactPhase], side: str | None = No
     for p in phases:
         if side is not None and p.side != side:
             continue
-        track = points[p.first:p.last + 1, LEG_JOINTS[p.side][PIVOT_JOINT[p.point]]]
-        steps.append(np.linalg.norm(np.diff(track, axis=0), axis=1))
+        held = (2, 3) if p.point == "flat" else (PIVOT_JOINT[p.point],)
+        for k in held:  # a flat foot holds both the ankle and the ball
+            track = points[p.first:p.last + 1, LEG_JOINTS[p.side][k]]
+            steps.append(np.linalg.norm(np.diff(track, axis=0), axis=1))
     steps = np.concatenate(steps) if steps else np.zeros(0)
     if not len(steps):
         return {"mean": float("nan"), "max": float("nan"), "frames": 0}

@@ -151,8 +151,9 @@ CONTACT_PROPERTIES = ("contact_left_heel", "contact_left_toe", "contact_right_he
 def contact_keys(frame_ids, phases) -> dict[str, tuple]:
     """0/1 keys of the contact channels from foot-lock phases (bpy-free).
 
-    ``contact_<side>_heel`` is 1 on the frames of that side's "heel" phases (heel down, foot pinned
-    at the ankle), ``contact_<side>_toe`` on its "toe" phases (only the ball of the foot down).
+    ``contact_<side>_heel`` is 1 on the frames of that side's "heel" phases (only the heel down,
+    foot pinned at the ankle), ``contact_<side>_toe`` on its "toe" phases (only the ball of the
+    foot down), and both on its "flat" phases (heel and toe down, ankle and ball held).
     Returns per property ``(frames, values)``: source frames and values, a key where the value
     changes (plus the first and last frame), for CONSTANT interpolation; 0 on frames where the
     person was not seen.
@@ -169,7 +170,7 @@ def contact_keys(frame_ids, phases) -> dict[str, tuple]:
         _, side, point = prop.split("_")
         on = np.zeros(len(span), dtype=np.float32)
         for ph in phases:
-            if ph.side == side and ph.point == point:
+            if ph.side == side and ph.point in (point, "flat"):  # flat: both down
                 on[frame_ids[ph.first:ph.last + 1] - frame_ids[0]] = 1.0
         keep = np.zeros(len(span), dtype=bool)
         keep[0] = keep[-1] = True

@@ -102,14 +102,52 @@ def test_heel_to_toe_roll_chains_without_a_jump():
     c = _contact(n, left_heel=[(5, 19)], left_toe=[(5, 30)])
     phases = cp.contact_phases(np.arange(n), c, j, 30.0)
     assert [(p.point, p.start, p.end, p.chained) for p in phases] == [
-        ("heel", 5, 19, False), ("toe", 20, 30, True)]
+        ("flat", 5, 19, False), ("toe", 20, 30, True)]
     target, influence, _ = cp.lock_targets(np.arange(n), j, phases, 30.0, "left")
     offset = target - j[:, ankle]
     # the ball stays where the heel phase's correction put it on the roll; the correction is
     # continuous
-    assert np.allclose((j[:, ball] + offset)[20:31], (j[20, ball] + offset[19]), atol=1e-12)
+    assert np.allclose((j[:, ball] + offset)[19:31], (j[19, ball] + offset[19]), atol=1e-12)
     assert np.max(np.linalg.norm(np.diff(offset[5:31], axis=0), axis=1)) < 0.0031
     assert np.all(influence[5:31] == 1)
+
+
+def test_flat_foot_holds_heel_and_ball_through_the_roll():
+    from videomocap_addon.core.shared import rotations
+
+    n = 45
+    j = _joints(n, drift=0.002)
+    ankle, ball = cp.LEG_JOINTS["left"][2], cp.LEG_JOINTS["left"][3]
+    # the captured foot pitches 1 degree a frame about the ankle while flat on the ground
+    ang = np.radians(np.arange(n) - 12.0)
+    rel = j[0, ball] - j[0, ankle]
+    j[:, ball] = j[:, ankle] + np.stack(
+        [np.full(n, rel[0]), rel[1] * np.cos(ang) - rel[2] * np.sin(ang),
+         rel[1] * np.sin(ang) + rel[2] * np.cos(ang)], axis=1)
+    c = _contact(n, left_heel=[(5, 12), (13, 19)], left_toe=[(5, 30)], right_heel=[(5, 12)])
+    phases = cp.contact_phases(np.arange(n), c, j, 30.0)
+    left = [p for p in phases if p.side == "left"]
+    assert [(p.point, p.start, p.end, p.chained) for p in left] == [
+        ("flat", 5, 19, False), ("toe", 20, 30, True)]
+    assert [p.point for p in phases if p.side == "right"] == ["heel"]
+    target, influence, turn = cp.lock_targets(np.arange(n), j, phases, 30.0, "left")
+    locked_ball = target + np.einsum("nij,nj->ni", rotations.axis_angle_to_matrix(turn),
+                                     j[:, ball] - j[:, ankle])
+    # flat: ankle and ball both stay put although the captured foot turns 14 degrees
+    assert np.ptp(target[5:20], axis=0).max() < 1e-12
+    assert np.ptp(locked_ball[5:20], axis=0).max() < 1e-12
+    # toe: the ball stays there while the heel rises about it, and nothing jumps at the roll
+    assert np.linalg.norm(locked_ball[20:31] - locked_ball[19], axis=1).max() < 1e-12
+    assert np.max(np.linalg.norm(np.diff(target[5:31], axis=0), axis=1)) < 0.0031
+    assert np.max(np.linalg.norm(np.diff(turn[5:31], axis=0), axis=1)) < np.radians(1.01)
+    assert np.all(influence[5:31] == 1)
+    # heel-only: the ankle is pinned, the foot turns as captured (no turn added)
+    right = [p for p in phases if p.side == "right"][0]
+    t_r, _, turn_r = cp.lock_targets(np.arange(n), j, phases, 30.0, "right")
+    assert np.ptp(t_r[right.first:right.last + 1], axis=0).max() < 1e-12
+    assert np.allclose(turn_r[right.first:right.last + 1], 0.0)
+    assert cp.sliding(np.concatenate([target[:, None]] * 24, axis=1), np.arange(n),
+                      left[:1])["frames"] == 2 * 14  # flat phases count both points
 
 
 def test_unreachable_target_turns_the_foot_about_the_ball_and_never_overextends():

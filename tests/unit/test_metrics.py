@@ -71,6 +71,27 @@ def test_foot_sliding_only_where_the_true_foot_is_still():
     assert m.foot_sliding(pred, gt) == pytest.approx(2.0)
 
 
+def test_ground_contact_is_low_for_each_point_and_still():
+    fps = 30.0
+    t = np.arange(60)
+    pts = np.zeros((60, 2, 3))
+    # point 0 plants at 8 cm for frames 0-29, then swings up and forward
+    pts[:, 0, 2] = np.where(t < 30, 0.08, 0.08 + 0.2 * np.sin(np.pi * (t - 29) / 31))
+    pts[:, 0, 0] = np.where(t < 30, 0.0, 0.04 * (t - 29))
+    # point 1 never comes near 0 (a toe 6 cm up at its lowest) and hangs still high up too
+    pts[:, 1, 2] = np.where(t < 30, 0.06, 0.30)
+    c = m.ground_contact(pts, fps)
+    assert c[:30, 0].all() and not c[31:, 0].any()
+    assert c[:30, 1].all()  # low for itself: in contact although 6 cm up
+    assert not c[31:, 1].any()  # still, but 24 cm above its low: not in contact
+    pred = pts.copy()
+    pred[:30, :, 1] += 0.003 * t[:30, None]  # both points slide 3 mm/frame while planted
+    assert m.foot_sliding(pred, pts, fps) == pytest.approx(3.0)
+    assert m.foot_sliding(pts, pts, fps) == pytest.approx(0.0)
+    # the old "still" rule counted the toe hanging still 30 cm up as well
+    assert m.foot_sliding_still(pred, pts) == pytest.approx(2.0)  # (29 + 29) * 3 mm / 87 steps
+
+
 def test_tracking_scores_count_switches_and_misses():
     box_a = np.array([[0, 0, 10, 10]], float)
     box_b = np.array([[50, 0, 60, 10]], float)

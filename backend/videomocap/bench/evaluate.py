@@ -35,6 +35,17 @@ def to_camera(points: np.ndarray, cam_R: np.ndarray, cam_t: np.ndarray) -> np.nd
     return np.einsum("nji,nkj->nki", cam_R, points - cam_t[:, None])
 
 
+def gt_contact(gt: dict, person_index: int = 0) -> np.ndarray:
+    """(F, 4) bool ground-truth contact of the FOOT_POINTS on every frame of the clip, from the
+    ground-truth joints (:func:`metrics.ground_contact`: each point low for itself and still)."""
+    names = [str(n) for n in gt["joint_names"]]
+    joints = gt["joints"]
+    if joints.ndim == 4:
+        joints = joints[:, person_index]
+    feet = [names.index(n) for n in FOOT_POINTS]
+    return metrics.ground_contact(np.asarray(joints, np.float64)[:, feet], float(gt["fps"]))
+
+
 def score_person(person, gt: dict, motion, person_index: int = 0) -> dict:
     """Camera-frame metrics (MPJPE, PA-MPJPE, Accel) in each side's own camera frame, as the field
     computes them; world metrics on world joints."""
@@ -55,7 +66,9 @@ def score_person(person, gt: dict, motion, person_index: int = 0) -> dict:
         "WA-MPJPE100": metrics.wa_mpjpe(pred, true),
         "RTE%": metrics.rte(pred[:, pelvis], true[:, pelvis]),
         "Jitter": metrics.jitter(pred, fps, frames),
-        "FS": metrics.foot_sliding(pred[:, feet], true[:, feet], frames=frames),
+        "FS": metrics.foot_sliding(pred[:, feet], true[:, feet], fps, frames=frames,
+                                   contact=gt_contact(gt, person_index)[frames]),
+        "FS old": metrics.foot_sliding_still(pred[:, feet], true[:, feet], frames=frames),
     }
 
 
