@@ -34,7 +34,7 @@ class CaptureSettings:
     end: int | None = None
     device: str = "cpu"
     model: str = "default"
-    fit_iterations: int = 160
+    fit_iterations: int = 240
     focal_from_people: bool = False  # off: unreliable on the bench's short, level-ish clips
 
 

@@ -83,3 +83,28 @@ def test_bone_lengths_from_world_landmarks():
         assert abs(est[i] - bones[i]) < 0.01, name
     t = targets_from_landmarks(kp2, kp3)
     assert np.allclose(t.points3d[:, 0], 0)  # pelvis-relative
+
+
+def test_fit_keeps_the_lowest_loss_iterate():
+    """Adam is not monotonic: with a step far too large it ends worse than it started, and the
+    fit must then return the best iterate it saw (here: no worse than the analytic start)."""
+    orient, pose, transl, bones = walker()
+    R, c = camera()
+    targets, K, _, _ = observe(orient[:12], pose[:12], transl[:12], bones, R, c)
+    n = len(targets.points2d)
+    settings = FitSettings(iterations=15, learning_rate=1.0)
+
+    def loss_of(rot_nj3, trans):
+        obj = _Objective(np.repeat(bones[None], n, 0), K, targets.points2d, targets.points3d,
+                         targets.confidence, np.ones(n - 2, dtype=bool), settings)
+        return obj(np.ascontiguousarray(rot_nj3.transpose(1, 0, 2)), trans)[0]
+
+    start = loss_of(initial_pose(targets, bones), initial_translation(targets, K))
+    fit = fit_skeleton(targets, bones, K, settings)
+    got = loss_of(np.concatenate([fit.global_orient[:, None], fit.body_pose], 1), fit.transl)
+    assert got <= start + 1e-12
+    # and the safeguard is what holds it: the last of these wild steps is worse than the start
+    last = fit_skeleton(targets, bones, K, FitSettings(iterations=15, learning_rate=1.0,
+                                                       keep_best=False))
+    assert loss_of(np.concatenate([last.global_orient[:, None], last.body_pose], 1),
+                   last.transl) > start

@@ -53,7 +53,7 @@ def smooth_rotations(aa: np.ndarray, fps: float, seconds: float) -> np.ndarray:
 
 
 def smooth_fit(fit, fps: float, trajectory_seconds: float = 0.06, depth_seconds: float = 0.15,
-               rotation_seconds: float = 0.04):
+               rotation_seconds: float = 0.05):
     """Return a copy of a CameraFrameFit with the global and local passes applied.
 
     Joints and markers are *not* recomputed here; callers run forward kinematics afterwards.
