@@ -142,6 +142,9 @@ class _Pose:
     score: float
     recovered: bool = False
     velocity: np.ndarray = field(default_factory=lambda: np.zeros(2, np.float32))  # px/ms
+    #: (2, 2) frame pixels of the landmark model's alignment points (hips centre, scale/rotation
+    #: point) when the pose came from :class:`RoiLandmarker`; None from the Tasks API
+    alignment: np.ndarray | None = None
 
 
 @dataclass
@@ -168,6 +171,14 @@ def _landmark_box(kp2d: np.ndarray, width: int, height: int) -> np.ndarray:
         [max(0.0, x0 - pad), max(0.0, y0 - pad), min(float(width), x1 + pad), min(float(height), y1 + pad)],
         np.float32,
     )
+
+
+def _make_pose(kp2: np.ndarray, kp3: np.ndarray, width: int, height: int) -> "_Pose":
+    kp2 = np.array(kp2, np.float32)
+    # joints extrapolated past the frame border are not "present" in the frame
+    outside = (kp2[:, 0] < 0) | (kp2[:, 0] > width) | (kp2[:, 1] < 0) | (kp2[:, 1] > height)
+    kp2[outside, 2] *= 0.1
+    return _Pose(kp2, np.asarray(kp3, np.float32), _landmark_box(kp2, width, height), float(kp2[:, 2].mean()))
 
 
 def _iou(a: np.ndarray, b: np.ndarray) -> float:
@@ -246,6 +257,7 @@ class PoseDetector:
         min_person_score: float = 0.3,
         bundle_path=None,
         workers: int | None = None,
+        roi_tracking: bool | None = None,
     ):
         if mode not in ("video", "image"):
             raise ValueError(f"mode must be 'video' or 'image', not {mode!r}")
@@ -275,6 +287,16 @@ class PoseDetector:
         # scan regions may hold several people; a tracked crop holds its person and maybe a
         # neighbour, of which we keep the one that overlaps the previous box most
         self._make = {"scan": lambda: make(self.max_people), "crop": lambda: make(2)}
+        # ROI tracking: people followed (and searched for) are looked for by the landmark model
+        # alone, in MediaPipe's tracking ROI from their last landmarks; the detector-based crop
+        # is the fallback where the model finds nobody there
+        if roi_tracking is None:
+            roi_tracking = os.environ.get("VIDEOMOCAP_ROI_TRACKING", "0") not in ("", "0")
+        self._roi = None
+        if roi_tracking:
+            from .roi_landmarks import RoiLandmarker
+
+            self._roi = RoiLandmarker(min_presence=float(min_tracking_confidence))
         self._scan = self._make["scan"]()
         self._crop = self._make["crop"]()
         # The regions of one frame are independent and MediaPipe releases the GIL while it
@@ -330,6 +352,15 @@ class PoseDetector:
         return list(self._pool.map(
             lambda job: self._run(self._landmarker(kind), frame, job[0], job[1]), jobs))
 
+    def _map(self, fn, items: list) -> list:
+        if self.workers == 1 or len(items) < 2:
+            return [fn(item) for item in items]
+        if self._pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="landmarker")
+        return list(self._pool.map(fn, items))
+
     def reset(self) -> None:
         """Forget the people followed so far (e.g. after a cut or a seek)."""
         self._prev = []
@@ -360,12 +391,27 @@ class PoseDetector:
                 pres = a.presence if a.presence is not None else 1.0
                 kp2[j] = (x0 + a.x * cw, y0 + a.y * ch, min(max(vis * pres, 0.0), 1.0))
                 kp3[j] = (b.x, b.y, b.z)
-            # joints extrapolated past the frame border are not "present" in the frame
-            outside = (kp2[:, 0] < 0) | (kp2[:, 0] > width) | (kp2[:, 1] < 0) | (kp2[:, 1] > height)
-            kp2[outside, 2] *= 0.1
-            score = float(kp2[:, 2].mean())
-            poses.append(_Pose(kp2, kp3, _landmark_box(kp2, width, height), score))
+            poses.append(_make_pose(kp2, kp3, width, height))
         return poses
+
+    def _follow_roi(self, frame: np.ndarray, timestamp_ms: int, targets) -> list:
+        """The landmark model in each target's tracking ROI: for every (box, recovered, roi) a
+        _Pose, or None where the model finds nobody or somebody away from the expected box."""
+        height, width = frame.shape[:2]
+
+        def one(target):
+            box, recovered, roi = target
+            found = self._roi.landmarks_in_roi(frame, roi)
+            if found is None:
+                return None
+            pose = _make_pose(found.kp2d, found.kp3d, width, height)
+            pose.alignment = found.alignment
+            if _iou(pose.box, box) < 0.2:
+                return None  # drifted onto somebody or something else
+            pose.recovered = recovered
+            return pose
+
+        return self._map(one, targets)
 
     def _crop_region(self, box: np.ndarray, width: int, height: int) -> tuple[int, int, int, int]:
         cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
@@ -409,11 +455,25 @@ class PoseDetector:
         targets = [(p.box, False) for p in self._prev]
         targets += [(lost.box_at(timestamp_ms, width, height), True) for lost in self._lost]
         boxes = [box for box, _ in targets]
+        found_poses = []
+        if self._roi is not None:
+            from .roi_landmarks import roi_from_alignment, roi_from_keypoints
+
+            def roi_of(p: _Pose):
+                return roi_from_alignment(p.alignment) if p.alignment is not None else roi_from_keypoints(p.kp2d)
+
+            rois = [roi_of(p) for p in self._prev]
+            for lost in self._lost:
+                dx, dy = lost.velocity * (timestamp_ms - lost.seen_ms)
+                rois.append(roi_of(lost.pose).shifted(float(dx), float(dy)))
+            by_roi = self._follow_roi(frame, timestamp_ms,
+                                      [(box, rec, roi) for (box, rec), roi in zip(targets, rois)])
+            found_poses = [p for p in by_roi if p is not None]
+            targets = [t for t, p in zip(targets, by_roi) if p is None]
         jobs = []
         for box, _ in targets:
             region = self._crop_region(box, width, height)
             jobs.append((region, self._others(box, region, boxes)))
-        found_poses = []
         for (box, recovered), found in zip(targets, self._run_all("crop", frame, jobs)):
             if not found:
                 continue
