@@ -107,6 +107,8 @@ _LOST_SECONDS = 1.0  # a person not found is searched for at their predicted pla
 # longer: long enough to come out from behind somebody walking the same way
 _ROI_LOST_SECONDS = 2.0
 _ROI_RETRY_AFTER = 1.0  # seconds lost before the tighter ROI is tried too
+_ROI_MAX_TURN = math.radians(45.0)  # most a body's ROI may turn between two frames
+_ROI_MAX_TILT = math.radians(100.0)  # most a pose found in an ROI may lean from upright
 _DUP_IOU = 0.5
 _DUP_KP = 0.25  # mean torso-keypoint distance / torso size under which two poses are one person
 _TORSO = (11, 12, 23, 24)
@@ -428,7 +430,7 @@ class PoseDetector:
         _Pose, or None where the model finds nobody or somebody away from the expected box."""
         height, width = frame.shape[:2]
 
-        from .roi_landmarks import Roi
+        from .roi_landmarks import Roi, roi_from_alignment
 
         boxes = [t[0] for t in targets]
 
@@ -453,6 +455,12 @@ class PoseDetector:
                 found = self._roi.landmarks_in_roi(img, Roi(roi.cx, roi.cy, 0.7 * roi.side, roi.rotation))
             if found is None:
                 return None
+            upright = roi_from_alignment(found.alignment).rotation  # in (-pi, pi]
+            turn = upright - roi.rotation
+            if abs((turn + math.pi) % (2 * math.pi) - math.pi) > _ROI_MAX_TURN:
+                return None  # the body turned over in one frame: the model lost its bearings
+            if abs(upright) > _ROI_MAX_TILT:
+                return None  # upside down: more likely a misfit than a handstand; the detector decides
             pose = _make_pose(found.kp2d, found.kp3d, width, height)
             pose.alignment = found.alignment
             if _iou(pose.box, box) < 0.2:
