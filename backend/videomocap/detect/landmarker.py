@@ -9,8 +9,10 @@ landmarker (IMAGE mode) on image regions:
 * **tracked crops**: every person kept from the previous frame gets a square crop around their
   previous box (1.4x the longer side,
   other followed people painted over); the landmarker re-finds them there at full resolution;
-* **tracking ROIs** (``roi_tracking=True``, the default; ``VIDEOMOCAP_ROI_TRACKING=0`` turns it
-  off): as MediaPipe's own video mode does, a person followed is looked for by the landmark model
+* **tracking ROIs** (``roi_tracking=True`` or ``VIDEOMOCAP_ROI_TRACKING=1``; off by default: on
+  it, a warped vtest clip (tests/backend/test_camera_motion_video.py turning camera) gave a short
+  upside-down track and the sample's largest foot-lock slip rose 9.7 -> 12.3 mm, not yet
+  understood): as MediaPipe's own video mode does, a person followed is looked for by the landmark model
   alone, without the face-keyed person detector, in the rotated square ROI built from their last
   landmarks (:mod:`.roi_landmarks`); people lost are searched for the same way at the ROI their
   last sideways motion leads to, for ``_ROI_LOST_SECONDS``. The detector crop above is the
@@ -321,7 +323,7 @@ class PoseDetector:
         # alone, in MediaPipe's tracking ROI from their last landmarks; the detector-based crop
         # is the fallback where the model finds nobody there
         if roi_tracking is None:
-            roi_tracking = os.environ.get("VIDEOMOCAP_ROI_TRACKING", "1") not in ("", "0")
+            roi_tracking = os.environ.get("VIDEOMOCAP_ROI_TRACKING", "0") not in ("", "0")
         self._roi = None
         self._lost_seconds = _ROI_LOST_SECONDS if roi_tracking else _LOST_SECONDS
         if roi_tracking:
