@@ -1,0 +1,105 @@
+"""Backend tier: BlazePose's landmark model on tracking ROIs (no person detector), on the real sample."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from videomocap.detect import PoseDetector, detect_people, ensure_task_bundle
+from videomocap.detect.roi_landmarks import Roi, RoiLandmarker, roi_from_alignment, roi_from_keypoints
+from videomocap.video import read_frames
+
+SAMPLE = Path(__file__).resolve().parents[2] / "assets" / "sample.mp4"
+N = 30
+
+
+def _world_diff(a, b):
+    """Median distance (m) of two world-landmark sets after centring each on its mean (the model's
+    hip-centred origin moves a few cm with the crop it was given)."""
+    return float(np.median(np.linalg.norm((a - a.mean(0)) - (b - b.mean(0)), axis=1)))
+
+
+@pytest.fixture(scope="module")
+def bundle(tmp_path_factory):
+    return ensure_task_bundle(tmp_path_factory.mktemp("cache"))
+
+
+@pytest.fixture(scope="module")
+def frames():
+    return [f for _, f in read_frames(SAMPLE, 0, N)]
+
+
+@pytest.fixture(scope="module")
+def tasks_api(bundle, frames):
+    """The Tasks-API path (detector + landmark model) on every frame on its own."""
+    with PoseDetector(max_people=1, mode="image", bundle_path=bundle) as det:
+        out = [det.detect(f, i, 33 * i) for i, f in enumerate(frames)]
+    assert all(d.num_people == 1 for d in out)
+    return out
+
+
+@pytest.fixture(scope="module")
+def roi_model():
+    return RoiLandmarker()
+
+
+def test_follow_sample_agrees_with_tasks_api(frames, tasks_api, roi_model):
+    roi = roi_from_keypoints(tasks_api[0].keypoints2d[0])
+    for i, frame in enumerate(frames):
+        pose = roi_model.landmarks_in_roi(frame, roi)
+        assert pose is not None, f"lost the person in frame {i}"
+        ref2, ref3 = tasks_api[i].keypoints2d[0], tasks_api[i].keypoints3d[0]
+        err = np.linalg.norm(pose.kp2d[:, :2] - ref2[:, :2], axis=1)
+        assert np.median(err) < 3.0 and np.percentile(err, 90) < 8.0, (i, err)
+        assert np.abs(pose.kp2d[:, 2] - ref2[:, 2]).mean() < 0.05  # hidden joints differ most
+        assert _world_diff(pose.kp3d, ref3) < 0.08
+        assert pose.presence > 0.9
+        # the next ROI is MediaPipe's, from the alignment points: upright person, hips centre
+        roi = roi_from_alignment(pose.alignment)
+        assert abs(roi.rotation) < 0.3
+        hips = pose.kp2d[[23, 24], :2].mean(0)
+        assert np.linalg.norm(hips - [roi.cx, roi.cy]) < 0.1 * roi.side
+        assert (pose.kp2d[:, 1].max() - pose.kp2d[:, 1].min()) < roi.side
+
+
+def test_rotated_frame_gives_rotated_landmarks(frames, tasks_api, roi_model):
+    """A frame turned 90 degrees counter-clockwise: the ROI turns with the alignment points, 2D
+    landmarks come back in the turned frame's pixels and world landmarks in its axes."""
+    frame = frames[0]
+    width = frame.shape[1]
+    up = roi_model.landmarks_in_roi(frame, roi_from_keypoints(tasks_api[0].keypoints2d[0]))
+    turned = np.ascontiguousarray(np.rot90(frame))  # (x, y) -> (y, W - x)
+
+    def turn(xy):
+        return np.stack([xy[..., 1], width - xy[..., 0]], -1)
+
+    roi = roi_from_alignment(turn(up.alignment))
+    assert abs(abs(roi.rotation) - np.pi / 2) < 0.3
+    side = roi_model.landmarks_in_roi(turned, roi)
+    assert side is not None
+    err = np.linalg.norm(side.kp2d[:, :2] - turn(up.kp2d[:, :2]), axis=1)
+    assert np.median(err) < 2.0, err
+    expect3 = np.stack([up.kp3d[:, 1], -up.kp3d[:, 0], up.kp3d[:, 2]], -1)
+    assert np.median(np.linalg.norm(side.kp3d - expect3, axis=1)) < 0.03
+    # head above the hips in the turned frame's axes means towards -x
+    assert side.kp3d[0, 0] < -0.3
+
+
+def test_empty_roi_finds_nobody(frames, roi_model):
+    black = np.zeros_like(frames[0])
+    assert roi_model.landmarks_in_roi(black, Roi(320, 240, 200)) is None
+    # a roi on the empty left part of the sample (the person stands on the right)
+    assert roi_model.landmarks_in_roi(frames[0], Roi(120, 240, 200)) is None
+    assert roi_model.landmarks_in_roi(frames[0], Roi(320, 240, 0.0)) is None
+
+
+def test_detector_with_roi_tracking_matches_tasks_path(bundle, frames, tasks_api):
+    dets = detect_people(enumerate(frames[:12]), fps=30.0, max_people=2, bundle_path=bundle, roi_tracking=True)
+    for d, ref in zip(dets, tasks_api):
+        assert d.num_people == 1
+        err = np.linalg.norm(d.keypoints2d[0, :, :2] - ref.keypoints2d[0, :, :2], axis=1)
+        assert np.median(err) < 3.0
+        assert d.keypoints3d.shape == (1, 33, 3) and d.boxes.shape == (1, 4)
+        assert _world_diff(d.keypoints3d[0], ref.keypoints3d[0]) < 0.08
