@@ -195,7 +195,7 @@ def contact_phases(frame_ids, contact, joints, fps: float, threshold: float = 0.
                     # so the new pivot does not move at the roll
                     pin_prev, joint_prev, turn_prev = prev
                     step = joints[i0 - 1, legs[PIVOT_JOINT[point]]] - joints[i0 - 1, joint_prev]
-                    pin = pin_prev + (step if turn_prev is _EYE else turn_prev @ step)
+                    pin = pin_prev + turn_prev @ step
                 end_turn = turn if held is None else rotations.rotation_between(foot[-1], held)
                 phases.append(ContactPhase(side, int(frame_ids[i0]), int(frame_ids[i1]), point,
                                            pin, i0, i1, chained=k > 0, turn=turn, held=held))

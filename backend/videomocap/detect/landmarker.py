@@ -196,6 +196,18 @@ def _make_pose(kp2: np.ndarray, kp3: np.ndarray, width: int, height: int) -> "_P
     return _Pose(kp2, np.asarray(kp3, np.float32), _landmark_box(kp2, width, height), float(kp2[:, 2].mean()))
 
 
+def _paint_over(image: np.ndarray, origin: tuple[int, int], boxes, colour_of=None) -> None:
+    """Paint ``boxes`` (frame pixels) over ``image``, a region of the frame whose top-left pixel
+    is ``origin``, in place, with the median colour of ``colour_of`` (default: ``image``)."""
+    if not boxes:
+        return
+    x0, y0 = origin
+    sample = image if colour_of is None else colour_of
+    fill = np.median(sample[::4, ::4].reshape(-1, 3), axis=0).astype(np.uint8)
+    for bx0, by0, bx1, by1 in boxes:
+        image[max(0, by0 - y0):max(0, by1 - y0), max(0, bx0 - x0):max(0, bx1 - x0)] = fill
+
+
 def _iou(a: np.ndarray, b: np.ndarray) -> float:
     iw = min(a[2], b[2]) - max(a[0], b[0])
     ih = min(a[3], b[3]) - max(a[1], b[1])
@@ -336,6 +348,7 @@ class PoseDetector:
         self.workers = max(1, min(int(workers) if workers else 2, os.cpu_count() or 1))
         self._pool = None
         self._local = threading.local()
+        self._local.scan, self._local.crop = self._scan, self._crop  # the creating thread's own
         self._all_landmarkers = [self._scan, self._crop]
         self._lock = threading.Lock()
         self._prev: list[_Pose] = []
@@ -373,17 +386,10 @@ class PoseDetector:
     def _run_all(self, kind: str, frame: np.ndarray, jobs: list) -> list[list[_Pose]]:
         """``_run`` for each (region, mask_boxes) of ``jobs``, on the worker threads; results in
         the order of ``jobs``."""
-        if self.workers == 1 or len(jobs) < 2:
-            landmarker = self._scan if kind == "scan" else self._crop
-            return [self._run(landmarker, frame, region, masks) for region, masks in jobs]
-        if self._pool is None:
-            from concurrent.futures import ThreadPoolExecutor
-
-            self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="landmarker")
-        return list(self._pool.map(
-            lambda job: self._run(self._landmarker(kind), frame, job[0], job[1]), jobs))
+        return self._map(lambda job: self._run(self._landmarker(kind), frame, job[0], job[1]), jobs)
 
     def _map(self, fn, items: list) -> list:
+        """``[fn(item) for item in items]``, on the worker threads when there are several items."""
         if self.workers == 1 or len(items) < 2:
             return [fn(item) for item in items]
         if self._pool is None:
@@ -407,10 +413,7 @@ class PoseDetector:
             crop = frame
         else:
             crop = np.array(frame[y0:y1, x0:x1])  # a copy: C-contiguous and safe to paint on
-            if mask_boxes:
-                fill = np.median(crop[::4, ::4].reshape(-1, 3), axis=0).astype(np.uint8)
-                for bx0, by0, bx1, by1 in mask_boxes:
-                    crop[max(0, by0 - y0) : max(0, by1 - y0), max(0, bx0 - x0) : max(0, bx1 - x0)] = fill
+            _paint_over(crop, (x0, y0), mask_boxes)
         cw, ch = x1 - x0, y1 - y0
         result = landmarker.detect(self._mp.Image(image_format=self._mp.ImageFormat.SRGB, data=crop))
         poses = []
@@ -425,7 +428,7 @@ class PoseDetector:
             poses.append(_make_pose(kp2, kp3, width, height))
         return poses
 
-    def _follow_roi(self, frame: np.ndarray, timestamp_ms: int, targets) -> list:
+    def _follow_roi(self, frame: np.ndarray, targets) -> list:
         """The landmark model in each target's tracking ROI: for every (box, recovered, roi, retry) a
         _Pose, or None where the model finds nobody or somebody away from the expected box."""
         height, width = frame.shape[:2]
@@ -444,9 +447,7 @@ class PoseDetector:
             if masks:  # paint the other people over, as in the detector crops
                 img = frame.copy()
                 x0, y0, x1, y1 = region
-                fill = np.median(frame[y0:y1:4, x0:x1:4].reshape(-1, 3), axis=0).astype(np.uint8)
-                for bx0, by0, bx1, by1 in masks:
-                    img[max(0, by0):max(0, by1), max(0, bx0):max(0, bx1)] = fill
+                _paint_over(img, (0, 0), masks, colour_of=frame[y0:y1, x0:x1])
             found = self._roi.landmarks_in_roi(img, roi)
             if found is None and retry:
                 # the last pose of somebody going out of sight is often stretched (extrapolated
@@ -524,8 +525,8 @@ class PoseDetector:
                 dx, dy = lost.velocity * (timestamp_ms - lost.seen_ms)
                 rois.append((roi_of(lost.pose).shifted(float(dx), float(dy)),
                              timestamp_ms - lost.seen_ms >= 1000.0 * _ROI_RETRY_AFTER))
-            by_roi = self._follow_roi(frame, timestamp_ms,
-                                      [(box, rec, roi, retry) for (box, rec), (roi, retry) in zip(targets, rois)])
+            by_roi = self._follow_roi(frame, [(box, rec, roi, retry)
+                                              for (box, rec), (roi, retry) in zip(targets, rois)])
             # a lost person's ROI lying on somebody followed (the one hiding them, say) finds
             # that somebody again: not the lost person, who stays lost and searched for
             tracked = [p for p in by_roi[: len(self._prev)] if p is not None]
@@ -549,8 +550,8 @@ class PoseDetector:
 
     def _update_lost(self, people: list[_Pose], timestamp_ms: int) -> None:
         """Whoever was followed but is not among ``people`` now joins the lost (or stays)."""
-        def found(box):
-            return any(_iou(p.box, box) > 0.3 for p in people)
+        def found_among(candidates, box):
+            return any(_iou(p.box, box) > 0.3 for p in candidates)
 
         dt = max(1, timestamp_ms - (self._last_ts if self._last_ts is not None else timestamp_ms - 1))
         for p in people:  # velocity of the people followed, for predicting their boxes if lost
@@ -581,14 +582,12 @@ class PoseDetector:
                     used_p.add(i)
                     used_q.add(j)
             rest = [p for i, p in enumerate(people) if i not in used_p or p.recovered]
-
-            def found(box):
-                return any(_iou(p.box, box) > 0.3 for p in rest)
-
             gone = [q for j, q in enumerate(self._prev) if j not in used_q]
         else:
-            gone = [q for q in self._prev if not found(q.box)]
-        still = [lost for lost in self._lost if not found(lost.box_at(timestamp_ms, 1e9, 1e9))]
+            rest = people
+            gone = [q for q in self._prev if not found_among(people, q.box)]
+        still = [lost for lost in self._lost
+                 if not found_among(rest, lost.box_at(timestamp_ms, 1e9, 1e9))]
         for prev in gone:
             still.append(_Lost(prev, prev.velocity.copy(),
                                timestamp_ms if self._last_ts is None else self._last_ts))

@@ -26,7 +26,6 @@ from __future__ import annotations
 import math
 import threading
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
@@ -90,25 +89,16 @@ def roi_from_keypoints(kp2d: np.ndarray) -> Roi:
     return roi_from_alignment(np.stack([hips, hips + 1.1 * radius * up]))
 
 
-def landmark_model_path() -> Path:
-    import mediapipe as mp
-
-    from ..errors import CaptureError
-
-    path = Path(mp.__file__).resolve().parent / "modules" / "pose_landmark" / "pose_landmark_full.tflite"
-    if not path.is_file():
-        raise CaptureError(f"The installed mediapipe {mp.__version__} lacks {path.name}; install mediapipe==0.10.21.")
-    return path
-
-
 class RoiLandmarker:
     """The landmark model on ROIs. Thread-safe: each thread gets an interpreter of its own."""
 
     def __init__(self, model_path=None, min_presence: float = 0.5):
         from ai_edge_litert.interpreter import Interpreter
 
+        from .task_bundle import LANDMARKER_NAME, wheel_model_path
+
         self._Interpreter = Interpreter
-        self._model = str(model_path or landmark_model_path())
+        self._model = str(model_path or wheel_model_path(LANDMARKER_NAME))
         self.min_presence = float(min_presence)
         self._local = threading.local()
 

@@ -40,7 +40,8 @@ _SOURCES = {
 _lock = threading.Lock()
 _verified: set[str] = set()
 
-__all__ = ["ensure_task_bundle", "default_cache_dir", "DETECTOR_NAME", "LANDMARKER_NAME"]
+__all__ = ["ensure_task_bundle", "default_cache_dir", "wheel_model_path", "DETECTOR_NAME",
+           "LANDMARKER_NAME"]
 
 
 def default_cache_dir() -> Path:
@@ -51,20 +52,23 @@ def default_cache_dir() -> Path:
     return Path.home() / ".cache" / "videomocap"
 
 
-def _source_models() -> dict[str, bytes]:
+def wheel_model_path(name: str) -> Path:
+    """Where the installed mediapipe wheel keeps the pose model ``name`` (DETECTOR_NAME or
+    LANDMARKER_NAME)."""
     import mediapipe as mp
 
-    root = Path(mp.__file__).resolve().parent
-    out = {}
-    for name, parts in _SOURCES.items():
-        src = root.joinpath(*parts)
-        if not src.is_file():
-            raise CaptureError(
-                f"The installed mediapipe {mp.__version__} lacks the pose model {'/'.join(parts)}; "
-                "install mediapipe==0.10.21."
-            )
-        out[name] = src.read_bytes()
-    return out
+    parts = _SOURCES[name]
+    src = Path(mp.__file__).resolve().parent.joinpath(*parts)
+    if not src.is_file():
+        raise CaptureError(
+            f"The installed mediapipe {mp.__version__} lacks the pose model {'/'.join(parts)}; "
+            "install mediapipe==0.10.21."
+        )
+    return src
+
+
+def _source_models() -> dict[str, bytes]:
+    return {name: wheel_model_path(name).read_bytes() for name in _SOURCES}
 
 
 def _with_metadata(model: bytes, name: str, mean: float, std: float, n_outputs: int) -> bytes:
