@@ -163,8 +163,12 @@ def capture(video: str | os.PathLike, output: str | os.PathLike,
         if done % step == 0 or done == total:
             report({"stage": "detect", "done": done, "total": total})
 
-    detections = detect_people(frames(), info.fps,
-                               max_people=_people_per_frame(settings.max_people), progress=on_frame)
+    def on_revised(position: int, rgb, dets) -> None:
+        # somebody found later was followed back into this frame: their colours too
+        appearance[position] = describe_appearance(rgb, dets.keypoints2d)
+
+    detections = detect_people(frames(), info.fps, max_people=_people_per_frame(settings.max_people),
+                               progress=on_frame, revised=on_revised)
     timings["decode+detect"] = time.perf_counter() - t0 - camera_tracker.seconds
     t0 = time.perf_counter()
     camera = camera_tracker.finish()

@@ -33,7 +33,9 @@ for d in map(Path, sys.argv[2:]):
     def prog(i, det):
         app.append(describe_appearance(cur.pop("rgb"), det.keypoints2d))
     t0 = time.perf_counter()
-    dets = detect_people(frames(), info.fps, max_people=8, progress=prog)
+    def revised(pos, rgb, det):
+        app[pos] = describe_appearance(rgb, det.keypoints2d)
+    dets = detect_people(frames(), info.fps, max_people=8, progress=prog, revised=revised)
     dt = (time.perf_counter() - t0) / len(dets) * 1000
     Path("build/diag").mkdir(parents=True, exist_ok=True)
     with open(f"build/diag/dets-{tag}-{d.name}.pkl", "wb") as fh:

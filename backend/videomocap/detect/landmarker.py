@@ -50,6 +50,7 @@ import logging
 import math
 import os
 import threading
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
@@ -107,6 +108,10 @@ _LOST_SECONDS = 1.0  # a person not found is searched for at their predicted pla
 # longer: long enough to come out from behind somebody walking the same way
 _ROI_LOST_SECONDS = 2.0
 _ROI_RETRY_AFTER = 1.0  # seconds lost before the tighter ROI is tried too
+# people who appear (found by the scan, or found again after being lost) are followed backwards
+# through this many seconds of the frames before, where the detector had missed them
+_TRACE_BACK_SECONDS = 1.0
+_TRACE_BACK_BYTES = 256 * 2 ** 20  # at most this much of recent frames is kept for it
 _ROI_MAX_TURN = math.radians(45.0)  # most a body's ROI may turn between two frames
 _ROI_MAX_TILT = math.radians(100.0)  # most a pose found in an ROI may lean from upright
 _DUP_IOU = 0.5
@@ -137,6 +142,21 @@ class FrameDetections:
     def num_people(self) -> int:
         return int(self.keypoints2d.shape[0])
 
+    def with_people(self, poses: list) -> "FrameDetections":
+        """A copy with ``poses`` (found afterwards, by following people back in time) added as
+        recovered people, everyone ordered left to right."""
+        kp2 = np.concatenate([self.keypoints2d, np.stack([p.kp2d for p in poses])]).astype(np.float32)
+        order = np.argsort(kp2[:, :, 0].min(1) + kp2[:, :, 0].max(1), kind="stable")
+        cat = lambda a, b, dt: np.concatenate([a, np.asarray(b, dt)])[order]  # noqa: E731
+        return FrameDetections(
+            frame_index=self.frame_index,
+            keypoints2d=kp2[order],
+            keypoints3d=cat(self.keypoints3d, [p.kp3d for p in poses], np.float32),
+            boxes=cat(self.boxes, [p.box for p in poses], np.float32),
+            scores=cat(self.scores, [p.score for p in poses], np.float32),
+            recovered=cat(self.recovered, [True] * len(poses), bool),
+        )
+
     @classmethod
     def empty(cls, frame_index: int) -> "FrameDetections":
         return cls(
@@ -160,6 +180,10 @@ class _Pose:
     #: (2, 2) frame pixels of the landmark model's alignment points (hips centre, scale/rotation
     #: point) when the pose came from :class:`RoiLandmarker`; None from the Tasks API
     alignment: np.ndarray | None = None
+    #: found in a tracking ROI or crop of somebody followed in the previous frame
+    followed: bool = False
+    #: recovered poses: when (ms) the person was last seen before
+    lost_since: int | None = None
 
 
 @dataclass
@@ -357,6 +381,8 @@ class PoseDetector:
         self._tile_cursor = 0
         self._frames_seen = 0
         self._closed = False
+        #: the people of the last frame who were not followed from the frame before it
+        self.newcomers: list[_Pose] = []
 
     # -- context manager -------------------------------------------------------------------
     def __enter__(self) -> "PoseDetector":
@@ -429,7 +455,7 @@ class PoseDetector:
         return poses
 
     def _follow_roi(self, frame: np.ndarray, targets) -> list:
-        """The landmark model in each target's tracking ROI: for every (box, recovered, roi, retry) a
+        """The landmark model in each target's tracking ROI: for every (box, since, roi, retry) a
         _Pose, or None where the model finds nobody or somebody away from the expected box."""
         height, width = frame.shape[:2]
 
@@ -438,7 +464,7 @@ class PoseDetector:
         boxes = [t[0] for t in targets]
 
         def one(target):
-            box, recovered, roi, retry = target
+            box, since, roi, retry = target
             half = 0.5 * roi.side * math.sqrt(2.0)
             region = (int(max(0, roi.cx - half)), int(max(0, roi.cy - half)),
                       int(min(width, roi.cx + half + 1)), int(min(height, roi.cy + half + 1)))
@@ -466,7 +492,7 @@ class PoseDetector:
             pose.alignment = found.alignment
             if _iou(pose.box, box) < 0.2:
                 return None  # drifted onto somebody or something else
-            pose.recovered = recovered
+            pose.recovered, pose.lost_since = since is not None, since
             return pose
 
         return self._map(one, targets)
@@ -510,8 +536,9 @@ class PoseDetector:
         height, width = frame.shape[:2]
         self._lost = [lost for lost in self._lost
                       if timestamp_ms - lost.seen_ms <= 1000.0 * self._lost_seconds]
-        targets = [(p.box, False) for p in self._prev]
-        targets += [(lost.box_at(timestamp_ms, width, height), True) for lost in self._lost]
+        # (expected box, when last seen if lost else None)
+        targets = [(p.box, None) for p in self._prev]
+        targets += [(lost.box_at(timestamp_ms, width, height), lost.seen_ms) for lost in self._lost]
         boxes = [box for box, _ in targets]
         found_poses = []
         if self._roi is not None:
@@ -538,14 +565,16 @@ class PoseDetector:
         for box, _ in targets:
             region = self._crop_region(box, width, height)
             jobs.append((region, self._others(box, region, boxes)))
-        for (box, recovered), found in zip(targets, self._run_all("crop", frame, jobs)):
+        for (box, since), found in zip(targets, self._run_all("crop", frame, jobs)):
             if not found:
                 continue
             best = max(found, key=lambda q: (_iou(q.box, box), q.score))
-            if recovered and _iou(best.box, box) < 0.2:
+            if since is not None and _iou(best.box, box) < 0.2:
                 continue  # somebody else near the predicted place
-            best.recovered = recovered
+            best.recovered, best.lost_since = since is not None, since
             found_poses.append(best)
+        for p in found_poses:
+            p.followed = not p.recovered
         return found_poses
 
     def _update_lost(self, people: list[_Pose], timestamp_ms: int) -> None:
@@ -592,6 +621,56 @@ class PoseDetector:
             still.append(_Lost(prev, prev.velocity.copy(),
                                timestamp_ms if self._last_ts is None else self._last_ts))
         self._lost = still
+
+    def trace_back(self, earlier: list) -> dict[int, list]:
+        """Follow the last frame's newcomers backwards through ``earlier`` ((frame RGB,
+        FrameDetections, timestamp ms) triples, the frame just before the last first), back to
+        when they were last seen if they had been lost before: where the scan missed a
+        person for a while before finding them (a walker who does not face the camera, somebody
+        coming out from behind another), the landmark model in their tracking ROI often finds
+        them, as it does going forwards. A person is followed back until the model loses them,
+        their pose turns over, or they meet somebody already found in that frame. Returns
+        {position in ``earlier``: [poses]}; needs ROI tracking (else returns {})."""
+        if self._roi is None or not self.newcomers or not earlier:
+            return {}
+        from .roi_landmarks import roi_from_alignment, roi_from_keypoints
+
+        def back(start: _Pose) -> list:
+            found, pose = [], start
+            for k, (frame, dets, ms) in enumerate(earlier):
+                if start.lost_since is not None and ms <= start.lost_since:
+                    break
+                roi = (roi_from_alignment(pose.alignment) if pose.alignment is not None
+                       else roi_from_keypoints(pose.kp2d))
+                height, width = frame.shape[:2]
+                got = self._roi.landmarks_in_roi(frame, roi)
+                if got is None:
+                    break
+                upright = roi_from_alignment(got.alignment).rotation
+                turn = upright - roi.rotation
+                if (abs((turn + math.pi) % (2 * math.pi) - math.pi) > _ROI_MAX_TURN
+                        or abs(upright) > _ROI_MAX_TILT):
+                    break
+                nxt = _make_pose(got.kp2d, got.kp3d, width, height)
+                nxt.alignment = got.alignment
+                grow = (nxt.box[3] - nxt.box[1]) / max(float(pose.box[3] - pose.box[1]), 1.0)
+                if _iou(nxt.box, pose.box) < 0.2 or not 0.75 < grow < 1.33 \
+                        or nxt.score < self.min_person_score:
+                    break
+                known = [_make_pose(dets.keypoints2d[i], dets.keypoints3d[i], width, height)
+                         for i in range(dets.num_people)]
+                if any(_same_body(nxt, q) or _iou(nxt.box, q.box) > 0.5 for q in known):
+                    break  # already found there (or the ROI slid onto somebody who was)
+                found.append((k, nxt))
+                pose = nxt
+            return found
+
+        out: dict[int, list] = {}
+        for trail in self._map(back, list(self.newcomers)):
+            for k, pose in trail:
+                if not any(_same_body(pose, q) for q in out.get(k, [])):
+                    out.setdefault(k, []).append(pose)
+        return out
 
     def detect(self, frame_rgb: np.ndarray, frame_index: int, timestamp_ms: int) -> FrameDetections:
         """Find up to ``max_people`` people in one RGB uint8 (H, W, 3) frame."""
@@ -640,6 +719,9 @@ class PoseDetector:
         # stable order: left to right by box centre (identities are the tracker's job)
         people.sort(key=lambda q: float(q.box[0] + q.box[2]))
         if video:
+            # newcomers: found by the scan (not somebody followed) or found again after being lost
+            self.newcomers = [p for p in people if p.recovered or not (
+                p.followed or any(_iou(p.box, q.box) > 0.3 for q in self._prev))]
             self._update_lost(people, timestamp_ms)
             self._prev = people
         self._last_ts = timestamp_ms
@@ -661,17 +743,24 @@ def detect_people(
     fps: float,
     max_people: int = 4,
     progress: Callable[[int, FrameDetections], None] | None = None,
+    revised: Callable[[int, np.ndarray, FrameDetections], None] | None = None,
     **detector_kwargs,
 ) -> list[FrameDetections]:
     """Run a video-mode :class:`PoseDetector` over ``(frame_index, rgb)`` pairs.
 
     Timestamps are ``frame_index / fps`` in ms (bumped by 1 ms if rounding would repeat one).
-    ``progress(frame_index, detections)`` is called after every frame if given.
+    ``progress(frame_index, detections)`` is called after every frame if given. People who
+    appear are followed back through the last ``_TRACE_BACK_SECONDS`` of frames
+    (:meth:`PoseDetector.trace_back`); a frame's detections that gain somebody that way are
+    replaced in the returned list, and ``revised(position, rgb, detections)`` is called with the
+    new ones. Frames are only kept as references, so their arrays must not be reused.
     """
     if not (fps and math.isfinite(fps) and fps > 0):
         raise ValueError(f"fps must be positive, not {fps!r}")
     out: list[FrameDetections] = []
     last = None
+    recent: deque = deque()  # (position in out, frame, ms) of the last frames, newest last
+    keep = max(1, int(round(_TRACE_BACK_SECONDS * fps)))
     with PoseDetector(max_people=max_people, mode="video", **detector_kwargs) as det:
         for index, frame in frames:
             ts = int(round(index * 1000.0 / fps))
@@ -682,4 +771,14 @@ def detect_people(
             out.append(dets)
             if progress is not None:
                 progress(index, dets)
+            # people who appear are followed back through the recent frames
+            earlier = [(f, out[pos], ms) for pos, f, ms in reversed(recent)]
+            for k, poses in det.trace_back(earlier).items():
+                pos, f, _ = recent[len(recent) - 1 - k]
+                out[pos] = out[pos].with_people(poses)
+                if revised is not None:
+                    revised(pos, f, out[pos])
+            recent.append((len(out) - 1, frame, ts))
+            while len(recent) > min(keep, max(1, _TRACE_BACK_BYTES // max(frame.nbytes, 1))):
+                recent.popleft()
     return out
