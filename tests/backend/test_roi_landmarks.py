@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from videomocap.detect import PoseDetector, detect_people, ensure_task_bundle
+from videomocap.detect import FrameDetections, PoseDetector, detect_people, ensure_task_bundle
 from videomocap.detect.roi_landmarks import Roi, RoiLandmarker, roi_from_alignment, roi_from_keypoints
 from videomocap.video import read_frames
 
@@ -103,3 +103,45 @@ def test_detector_with_roi_tracking_matches_tasks_path(bundle, frames, tasks_api
         assert np.median(err) < 3.0
         assert d.keypoints3d.shape == (1, 33, 3) and d.boxes.shape == (1, 4)
         assert _world_diff(d.keypoints3d[0], ref.keypoints3d[0]) < 0.08
+
+
+def test_newcomer_is_followed_back_in_time(bundle, frames, tasks_api):
+    """A person the detector first finds in frame 20 (a fresh detector: a newcomer) is followed
+    back through the ten frames before, where the detector is told nobody was found, onto the
+    places the Tasks API finds them in those frames; where they were found already, nothing is
+    added."""
+    with PoseDetector(max_people=2, bundle_path=bundle, roi_tracking=True) as det:
+        now = det.detect(frames[20], 20, 20 * 33)
+        assert now.num_people == 1 and len(det.newcomers) == 1
+        empty = [(frames[k], FrameDetections.empty(k), 33 * k) for k in range(19, 9, -1)]
+        back = det.trace_back(empty)
+        assert sorted(back) == list(range(10)), "followed back through all ten frames"
+        for k, poses in back.items():
+            assert len(poses) == 1
+            ref = tasks_api[19 - k].keypoints2d[0]
+            err = np.linalg.norm(poses[0].kp2d[:, :2] - ref[:, :2], axis=1)
+            assert np.median(err) < 4.0, (19 - k, np.median(err))
+        known = [(frames[k], tasks_api[k], 33 * k) for k in range(19, 9, -1)]
+        assert det.trace_back(known) == {}
+
+
+def test_detect_people_fills_in_a_missed_start(bundle, frames, tasks_api, monkeypatch):
+    """When the detector (face-keyed, Tasks API) misses somebody in the first six frames and finds
+    them in the seventh, detect_people follows them back through those frames, marks them
+    recovered there, and hands each replaced frame to ``revised``."""
+    real_run = PoseDetector._run
+
+    def blind_at_first(self, *args, **kwargs):
+        return [] if self._frames_seen < 6 else real_run(self, *args, **kwargs)
+
+    monkeypatch.setattr(PoseDetector, "_run", blind_at_first)
+    seen = {}
+    out = detect_people(enumerate(frames[:12]), 30.0, max_people=2, bundle_path=bundle,
+                        revised=lambda position, rgb, dets: seen.update({position: (rgb, dets)}))
+    assert [d.num_people for d in out] == [1] * 12
+    assert [bool(d.recovered[0]) for d in out] == [True] * 6 + [False] * 6
+    assert sorted(seen) == list(range(6))
+    for position, (rgb, dets) in seen.items():
+        assert dets is out[position] and rgb is frames[position]
+        err = np.linalg.norm(dets.keypoints2d[0, :, :2] - tasks_api[position].keypoints2d[0, :, :2], axis=1)
+        assert np.median(err) < 4.0

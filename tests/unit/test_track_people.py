@@ -10,7 +10,10 @@ def _frame(i, boxes):
     for k, b in enumerate(boxes):
         kp[k, :, 0] = 0.5 * (b[0] + b[2]) + k * 0.001
         kp[k, :, 2] = 1.0
-    return FrameDetections(i, kp, kp.copy(), np.array(boxes, np.float32).reshape(-1, 4),
+    kp2 = kp.copy()
+    for k, b in enumerate(boxes):
+        kp2[k, :, 1] = np.linspace(b[1], b[3], 33)  # head to feet, in the image
+    return FrameDetections(i, kp2, kp, np.array(boxes, np.float32).reshape(-1, 4),
                            np.ones(p, np.float32))
 
 
@@ -27,6 +30,17 @@ def test_two_walkers_keep_their_ids_through_a_short_gap():
     assert len(a.frame_ids) == 60 and len(b.frame_ids) == 50
     assert np.all(a.boxes[:, 0] == 100 + 3 * a.frame_ids)  # never swapped to the other person
     assert np.all(b.boxes[:, 0] == 500 - 2 * b.frame_ids)
+
+
+def test_people_too_small_to_reconstruct_are_dropped():
+    # two walkers seen for a second, one 200 px tall, one 30 px (a distant pedestrian)
+    frames = [_frame(i, [[100 + 2 * i, 100, 160 + 2 * i, 300], [400, 100, 410, 130]])
+              for i in range(30)]
+    tracks = track_people(frames, fps=30.0)
+    assert len(tracks) == 1 and tracks[0].boxes[0, 3] - tracks[0].boxes[0, 1] == 200
+    from videomocap.track.track_people import TrackerSettings
+
+    assert len(track_people(frames, fps=30.0, settings=TrackerSettings(min_height_px=20))) == 2
 
 
 def test_short_tracks_dropped_and_max_people():

@@ -80,6 +80,12 @@ class TrackerSettings:
     cost_gate: float = 12.0
     app_blend_seconds: float = 0.5  # time constant of the appearance average
     overlap_iou: float = 0.2  # a detection overlapping another this much does not update looks
+    #: a track whose confident landmarks (confidence > 0.3) span less than this many pixels from
+    #: top to bottom (median over its detected frames) is dropped: the landmark model cannot
+    #: reconstruct a person that small. On vtest.avi every such track (10-27 px) came out
+    #: squashed or upside down (head -0.12 to 0.32 m above the pelvis; 0.55-0.69 m for the
+    #: others, 55 px and taller)
+    min_height_px: float = 40.0
 
 
 @dataclass
@@ -195,6 +201,17 @@ def _cost_matrix(live: list[_Live], t: float, boxes: np.ndarray, poses: list,
     return cost
 
 
+def _landmark_height(tr: _Live) -> float:
+    """Median pixel height of the confident landmarks of a track's detected frames."""
+    heights = []
+    for d, i in tr.dets:
+        if not d.recovered[i]:
+            kp = d.keypoints2d[i]
+            y = kp[kp[:, 2] > 0.3, 1]
+            heights.append(float(np.ptp(y)) if len(y) > 1 else 0.0)
+    return float(np.median(heights)) if heights else 0.0
+
+
 def track_people(
     detections: list,
     fps: float,
@@ -283,7 +300,8 @@ def track_people(
     # (recovered) do not count towards its length (on a turned vtest clip, an 8-frame "person" of
     # 2 detections and 3 recoveries was a 20 px misfit lying in the background)
     kept = [tr for tr in done
-            if sum(not bool(d.recovered[i]) for d, i in tr.dets) >= min_frames]
+            if sum(not bool(d.recovered[i]) for d, i in tr.dets) >= min_frames
+            and _landmark_height(tr) >= cfg.min_height_px]
     if max_people is not None:
         kept = sorted(kept, key=lambda tr: -len(tr.frames))[:max_people]
     kept.sort(key=lambda tr: tr.track_id)
