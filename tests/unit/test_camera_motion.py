@@ -206,3 +206,23 @@ def test_a_turning_camera_gets_no_translation_even_from_a_wrong_ground():
     up = axis_angle_to_matrix(np.radians([10.0, 0, 0])[None])[0] @ np.array([0.0, -1.0, 0.0])
     moved = add_ground_translation(est, turned, up=up, height=1.8)
     assert moved.translation == "none" and np.array_equal(moved.t, np.zeros((n, 3)))
+
+
+def test_ground_pose_fit_survives_degenerate_points():
+    """Ground points in a line (A singular: the rotation about that line is unobservable) and a
+    point behind the camera: the robust fit stays finite and silent, and the points in front are
+    still seen where they are."""
+    import warnings
+
+    from videomocap.camera.estimate_motion import pose_from_ground_points
+
+    K = np.array([[500.0, 0, 320], [0, 500.0, 240], [0, 0, 1]])
+    X = np.stack([np.linspace(-2, 2, 30), np.full(30, 1.5), np.full(30, 6.0)], 1)  # a line
+    X = np.vstack([X, [[0.0, 1.5, -3.0]]])  # behind the camera
+    q = X[:, :2] / np.abs(X[:, 2:])
+    xf = q * 500.0 + [320, 240]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        R, c, err = pose_from_ground_points(X, xf, K, np.eye(3), np.zeros(3))
+    assert np.all(np.isfinite(R)) and np.all(np.isfinite(c))
+    assert np.median(err[:30]) < 0.01

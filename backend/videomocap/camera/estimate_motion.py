@@ -411,23 +411,19 @@ def _rotvec_matrix(w: np.ndarray) -> np.ndarray:
     return axis_angle_to_matrix(np.asarray(w, float)[None])[0]
 
 
-def _solve_small(A: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Solve a small symmetric positive-definite system by Cholesky in plain Python (a LAPACK call
-    per frame costs milliseconds when BLAS threads compete for a busy CPU)."""
-    n = len(b)
-    A = A.tolist()
-    L = [[0.0] * n for _ in range(n)]
-    for i in range(n):
-        for j in range(i + 1):
-            v = A[i][j] - sum(L[i][k] * L[j][k] for k in range(j))
-            L[i][j] = (max(v, 1e-18) ** 0.5) if i == j else v / L[j][j]
-    y = [0.0] * n
-    for i in range(n):
-        y[i] = (b[i] - sum(L[i][k] * y[k] for k in range(i))) / L[i][i]
-    x = [0.0] * n
-    for i in reversed(range(n)):
-        x[i] = (y[i] - sum(L[k][i] * x[k] for k in range(i + 1, n))) / L[i][i]
-    return np.array(x)
+def _solve_damped(A: np.ndarray, b: np.ndarray, damping: float = 1e-6) -> np.ndarray:
+    """The Gauss-Newton step: solve (A + damping * diag(A)) x = b (Levenberg-Marquardt damping,
+    which keeps a nearly singular A, e.g. a few ground points almost in a line, from giving an
+    infinite step). Returns zeros when A is unusable (a step of zeros ends the iterations)."""
+    if not np.all(np.isfinite(A)) or not np.all(np.isfinite(b)):
+        return np.zeros(len(b))
+    d = np.diag(A)
+    damped = A + np.diag(damping * np.maximum(d, 1e-12 * max(float(d.max()), 1e-300)))
+    try:
+        x = np.linalg.solve(damped, b)
+    except np.linalg.LinAlgError:
+        return np.zeros(len(b))
+    return x if np.all(np.isfinite(x)) else np.zeros(len(b))
 
 
 def pose_from_ground_points(X: np.ndarray, xf: np.ndarray, K: np.ndarray, R0: np.ndarray,
@@ -449,6 +445,7 @@ def pose_from_ground_points(X: np.ndarray, xf: np.ndarray, K: np.ndarray, R0: np
         q, z, r = project(R, c)
         err = np.hypot(r[:, 0], r[:, 1])
         w = np.where(err < huber_px, 1.0, huber_px / np.maximum(err, 1e-9))
+        w = np.where(q[:, 2] > 1e-3, w, 0.0)  # a point behind the camera says nothing useful
         # d(pixel)/dq (N, 2, 3); dq/d(rotation) = [q]x, dq/dc = -R^T
         dp = np.zeros((len(q), 2, 3))
         dp[:, 0, 0], dp[:, 0, 2] = fx / z, -fx * q[:, 0] / z ** 2
@@ -459,8 +456,8 @@ def pose_from_ground_points(X: np.ndarray, xf: np.ndarray, K: np.ndarray, R0: np
         J = np.concatenate([np.einsum("nij,njk->nik", dp, qx),
                             np.einsum("nij,kj->nik", dp, -R.T)], 2).reshape(-1, 6)
         ww = np.repeat(w, 2)
-        A = np.einsum("ni,nj->ij", J * ww[:, None], J) + 1e-9 * np.eye(6)
-        dx = _solve_small(A, -np.einsum("ni,n->i", J, ww * r.ravel()))
+        A = np.einsum("ni,nj->ij", J * ww[:, None], J)
+        dx = _solve_damped(A, -np.einsum("ni,n->i", J, ww * r.ravel()))
         R = R @ _rotvec_matrix(dx[:3])
         c = c + dx[3:]
         if np.abs(dx[:3]).max() < 1e-7 and np.abs(dx[3:]).max() < 1e-5:
