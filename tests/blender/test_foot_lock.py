@@ -106,12 +106,11 @@ def _check_lock(arm, person, fps, label):
     # mm on the sample, the first frame of a heel phase (a flat phase that chose its mean
     # direction before a toe phase left the toe phase's pin out of reach: 15 mm)
     assert after["mean"] < 0.35 * before["mean"]
-    assert after["mean"] < 1.5  # 0.53 on the sample (flat feet hold ankle and ball)
-    # The worst single step is the last frame of a toe phase at toe-off, where the captured hip
-    # has moved past the leg's reach even with the heel raised: 9.7 mm with the fit and detector
-    # of 2026-11-21, 18.0 with the fit of 8229254, 20.9 with ROI tracking in the detector (the
-    # other steps of those toe phases: 0.0). Known limit, see contact_phases (toe-off at reach)
-    assert after["max"] < 25.0
+    assert after["mean"] < 1.5  # 0.44 on the sample (flat feet hold ankle and ball)
+    # The worst single step was the last frame of a toe phase at toe-off, where the captured hip
+    # had moved past the leg's reach even with the heel raised (20.9 mm); toe phases now end on
+    # the last frame the leg reaches (contact_phases._last_reachable): 11.2 mm on the sample
+    assert after["max"] < 15.0
     assert jumps < 20.0
     return plan, pose, before_pose
 

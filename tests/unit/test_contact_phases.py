@@ -171,6 +171,25 @@ def test_unreachable_target_turns_the_foot_about_the_ball_and_never_overextends(
     assert np.allclose(np.linalg.norm(target[ok] - pin, axis=1), foot)
 
 
+def test_toe_phase_ends_when_the_hip_leaves_the_leg_and_foot_reach():
+    # the hip walks on (y decreases) over a foot that stays, with the toe said to be down for
+    # a second: the toe phase ends on the last frame the leg (REACH of thigh + shin) and the
+    # foot can reach its pin
+    n = 30
+    j = _joints(n)
+    hip, knee, ankle, ball = cp.LEG_JOINTS["left"]
+    j[:, [hip, knee], 1] -= 0.02 * np.arange(n)[:, None]
+    contact = _contact(n, left_toe=[(0, 29)])
+    reach = 0.4 + 0.43
+    whole = cp.contact_phases(np.arange(n), contact, j, 30.0)
+    cut = cp.contact_phases(np.arange(n), contact, j, 30.0, reach=(reach, reach))
+    assert whole[0].last == 29 and cut[0].point == "toe"
+    pin, foot = cut[0].pinned, np.linalg.norm(j[0, ankle] - j[0, ball])
+    dist = np.linalg.norm(j[:, hip] - pin, axis=1)
+    assert dist[cut[0].last] <= cp.REACH * reach + foot < dist[cut[0].last + 1]
+    assert 5 < cut[0].last < 29
+
+
 def test_pole_in_front_of_the_bent_knee():
     j = _joints(3)
     knee = cp.LEG_JOINTS["left"][1]
