@@ -23,6 +23,11 @@ landmarker (IMAGE mode) on image regions:
   later frames each scan the next few regions of that rotation in turn, so the whole frame is
   re-scanned about once a second of video while people are followed (twice while nobody is, with
   the full frame looked at on every frame); in ``mode="image"`` every frame is scanned completely.
+* **following back** (:func:`detect_people`, with tracking ROIs): somebody who appears (found by
+  the scan, or found again after being lost) is followed backwards through the last second of
+  frames in their tracking ROI, where the scan had missed them; those frames gain them as
+  recovered detections. On the three-person bench scene the pale walker's first 11 frames come
+  back that way (IDF1 0.889 -> 0.898).
 
 Candidates from all regions are mapped back to frame pixels, and duplicates (the same person seen
 in several regions) are suppressed by box overlap / keypoint distance, keeping the most confident.

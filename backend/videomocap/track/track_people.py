@@ -10,7 +10,8 @@ likelihoods), and gates refuse matches that are implausible on location or appea
 
 Tracks are tentative until seen for ``confirm_seconds``, confirmed after that, and deleted once
 unseen for ``memory_seconds`` (tentative ones much sooner). Ages are in seconds, so behaviour does
-not depend on the frame rate. Afterwards: tracks shorter than ``min_seconds`` are dropped, gaps up
+not depend on the frame rate. Afterwards: tracks shorter than ``min_seconds`` are dropped, and so
+are people too small to reconstruct (``TrackerSettings.min_height_px``), gaps up
 to ``fill_seconds`` are filled by interpolation (flagged, with lowered confidence), and
 ``max_people`` keeps the most present people.
 """
