@@ -574,11 +574,8 @@ class PoseDetector:
             if not found:
                 continue
             best = max(found, key=lambda q: (_iou(q.box, box), q.score))
-            if since is not None and (_iou(best.box, box) < 0.2
-                                      or any(_same_body(best, q) for q in self._prev)):
-                # somebody else near the predicted place: on three-cross-pan the crop around a
-                # lost walker's predicted box returned the walker hiding him, kept as "found"
-                continue
+            if since is not None and _iou(best.box, box) < 0.2:
+                continue  # somebody else near the predicted place
             best.recovered, best.lost_since = since is not None, since
             found_poses.append(best)
         for p in found_poses:
