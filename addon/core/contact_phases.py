@@ -202,8 +202,7 @@ def contact_phases(frame_ids, contact, joints, fps: float, threshold: float = 0.
                     # foot can reach, the ball has left the ground; pinned there, it would be
                     # dragged off its pin in one step (21 mm on the sample), so the phase ends
                     # on the last frame the leg reaches and the release ramp takes over
-                    i1 = _last_reachable(joints[i0:i1 + 1], legs, pin, turn,
-                                         REACH * side_reach[side], i0)
+                    i1 = _last_reachable(joints[i0:i1 + 1], legs, pin, REACH * side_reach[side], i0)
                     if i1 < i0:
                         break
                 phases.append(ContactPhase(side, int(frame_ids[i0]), int(frame_ids[i1]), point,
@@ -212,12 +211,12 @@ def contact_phases(frame_ids, contact, joints, fps: float, threshold: float = 0.
     return phases
 
 
-def _last_reachable(joints, legs, pin, turn, limit: float, i0: int) -> int:
+def _last_reachable(joints, legs, pin, limit: float, i0: int) -> int:
     """Index (into the whole clip) of the last frame of a toe phase starting at ``i0`` whose hip
-    is within ``limit`` + the foot's length (ankle to ball, turned as the phase turns it) of the
-    pinned ball; frames after the first one out of reach do not count (``i0 - 1`` if none)."""
+    is within ``limit`` + the foot's length (ankle to ball) of the pinned ball; frames after the
+    first one out of reach do not count (``i0 - 1`` if none)."""
     hip, ankle, ball = joints[:, legs[0]], joints[:, legs[2]], joints[:, legs[3]]
-    foot = np.linalg.norm((ankle - ball) @ np.asarray(turn).T, axis=1)
+    foot = np.linalg.norm(ankle - ball, axis=1)  # the phase's turn does not change the length
     ok = np.linalg.norm(hip - pin[None], axis=1) <= limit + foot
     return i0 - 1 + (len(ok) if ok.all() else int(np.argmin(ok)))
 

@@ -225,6 +225,34 @@ def _make_pose(kp2: np.ndarray, kp3: np.ndarray, width: int, height: int) -> "_P
     return _Pose(kp2, np.asarray(kp3, np.float32), _landmark_box(kp2, width, height), float(kp2[:, 2].mean()))
 
 
+def _tracking_roi(p: "_Pose"):
+    """The tracking ROI of a pose: from the landmark model's alignment points when it came from an
+    ROI, else from its landmarks."""
+    from .roi_landmarks import roi_from_alignment, roi_from_keypoints
+
+    return roi_from_alignment(p.alignment) if p.alignment is not None else roi_from_keypoints(p.kp2d)
+
+
+def _pose_in_roi(found, roi, box: np.ndarray, width: int, height: int) -> "_Pose | None":
+    """The _Pose of what the landmark model found in ``roi`` (a RoiPose or None), or None where
+    it is not a believable next pose of the person expected in ``box``."""
+    from .roi_landmarks import roi_from_alignment
+
+    if found is None:
+        return None
+    upright = roi_from_alignment(found.alignment).rotation  # in (-pi, pi]
+    turn = upright - roi.rotation
+    if abs((turn + math.pi) % (2 * math.pi) - math.pi) > _ROI_MAX_TURN:
+        return None  # the body turned over in one frame: the model lost its bearings
+    if abs(upright) > _ROI_MAX_TILT:
+        return None  # upside down: more likely a misfit than a handstand; the detector decides
+    pose = _make_pose(found.kp2d, found.kp3d, width, height)
+    pose.alignment = found.alignment
+    if _iou(pose.box, box) < 0.2:
+        return None  # drifted onto somebody or something else
+    return pose
+
+
 def _paint_over(image: np.ndarray, origin: tuple[int, int], boxes, colour_of=None) -> None:
     """Paint ``boxes`` (frame pixels) over ``image``, a region of the frame whose top-left pixel
     is ``origin``, in place, with the median colour of ``colour_of`` (default: ``image``)."""
@@ -464,7 +492,7 @@ class PoseDetector:
         _Pose, or None where the model finds nobody or somebody away from the expected box."""
         height, width = frame.shape[:2]
 
-        from .roi_landmarks import Roi, roi_from_alignment
+        from .roi_landmarks import Roi
 
         boxes = [t[0] for t in targets]
 
@@ -485,19 +513,9 @@ class PoseDetector:
                 # hidden joints): a tighter ROI finds them when they come out again (not sooner:
                 # found half hidden, their look differs and the tracker starts a new identity)
                 found = self._roi.landmarks_in_roi(img, Roi(roi.cx, roi.cy, 0.7 * roi.side, roi.rotation))
-            if found is None:
-                return None
-            upright = roi_from_alignment(found.alignment).rotation  # in (-pi, pi]
-            turn = upright - roi.rotation
-            if abs((turn + math.pi) % (2 * math.pi) - math.pi) > _ROI_MAX_TURN:
-                return None  # the body turned over in one frame: the model lost its bearings
-            if abs(upright) > _ROI_MAX_TILT:
-                return None  # upside down: more likely a misfit than a handstand; the detector decides
-            pose = _make_pose(found.kp2d, found.kp3d, width, height)
-            pose.alignment = found.alignment
-            if _iou(pose.box, box) < 0.2:
-                return None  # drifted onto somebody or something else
-            pose.recovered, pose.lost_since = since is not None, since
+            pose = _pose_in_roi(found, roi, box, width, height)
+            if pose is not None:
+                pose.recovered, pose.lost_since = since is not None, since
             return pose
 
         return self._map(one, targets)
@@ -547,15 +565,10 @@ class PoseDetector:
         boxes = [box for box, _ in targets]
         found_poses = []
         if self._roi is not None:
-            from .roi_landmarks import roi_from_alignment, roi_from_keypoints
-
-            def roi_of(p: _Pose):
-                return roi_from_alignment(p.alignment) if p.alignment is not None else roi_from_keypoints(p.kp2d)
-
-            rois = [(roi_of(p), False) for p in self._prev]
+            rois = [(_tracking_roi(p), False) for p in self._prev]
             for lost in self._lost:
                 dx, dy = lost.velocity * (timestamp_ms - lost.seen_ms)
-                rois.append((roi_of(lost.pose).shifted(float(dx), float(dy)),
+                rois.append((_tracking_roi(lost.pose).shifted(float(dx), float(dy)),
                              timestamp_ms - lost.seen_ms >= 1000.0 * _ROI_RETRY_AFTER))
             by_roi = self._follow_roi(frame, [(box, rec, roi, retry)
                                               for (box, rec), (roi, retry) in zip(targets, rois)])
@@ -638,29 +651,19 @@ class PoseDetector:
         {position in ``earlier``: [poses]}; needs ROI tracking (else returns {})."""
         if self._roi is None or not self.newcomers or not earlier:
             return {}
-        from .roi_landmarks import roi_from_alignment, roi_from_keypoints
 
         def back(start: _Pose) -> list:
             found, pose = [], start
             for k, (frame, dets, ms) in enumerate(earlier):
                 if start.lost_since is not None and ms <= start.lost_since:
                     break
-                roi = (roi_from_alignment(pose.alignment) if pose.alignment is not None
-                       else roi_from_keypoints(pose.kp2d))
+                roi = _tracking_roi(pose)
                 height, width = frame.shape[:2]
-                got = self._roi.landmarks_in_roi(frame, roi)
-                if got is None:
+                nxt = _pose_in_roi(self._roi.landmarks_in_roi(frame, roi), roi, pose.box, width, height)
+                if nxt is None:
                     break
-                upright = roi_from_alignment(got.alignment).rotation
-                turn = upright - roi.rotation
-                if (abs((turn + math.pi) % (2 * math.pi) - math.pi) > _ROI_MAX_TURN
-                        or abs(upright) > _ROI_MAX_TILT):
-                    break
-                nxt = _make_pose(got.kp2d, got.kp3d, width, height)
-                nxt.alignment = got.alignment
                 grow = (nxt.box[3] - nxt.box[1]) / max(float(pose.box[3] - pose.box[1]), 1.0)
-                if _iou(nxt.box, pose.box) < 0.2 or not 0.75 < grow < 1.33 \
-                        or nxt.score < self.min_person_score:
+                if not 0.75 < grow < 1.33 or nxt.score < self.min_person_score:
                     break
                 known = [_make_pose(dets.keypoints2d[i], dets.keypoints3d[i], width, height)
                          for i in range(dets.num_people)]
@@ -777,7 +780,7 @@ def detect_people(
             if progress is not None:
                 progress(index, dets)
             # people who appear are followed back through the recent frames
-            earlier = [(f, out[pos], ms) for pos, f, ms in reversed(recent)]
+            earlier = [(f, out[pos], ms) for pos, f, ms in reversed(recent)] if det.newcomers else []
             for k, poses in det.trace_back(earlier).items():
                 pos, f, _ = recent[len(recent) - 1 - k]
                 out[pos] = out[pos].with_people(poses)
