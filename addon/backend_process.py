@@ -174,7 +174,7 @@ def find_backend_python(preference: str = "", env_dir: str | os.PathLike | None 
 
 def capture_command(python: str, video: str, output: str, *, max_people: int = 0,
                     start: int = 0, end: int | None = None, device: str = "cpu",
-                    model: str = "default") -> list[str]:
+                    model: str = "default", focal_mm: float = 0.0) -> list[str]:
     cmd = [python, "-m", "videomocap.cli", "capture", str(video), "-o", str(output),
            "--progress", "jsonl", "--device", device, "--model", model]
     if max_people and max_people > 0:
@@ -183,6 +183,8 @@ def capture_command(python: str, video: str, output: str, *, max_people: int = 0
         cmd += ["--start", str(int(start))]
     if end is not None:
         cmd += ["--end", str(int(end))]
+    if focal_mm and focal_mm > 0:  # 0: let the backend find it
+        cmd += ["--focal-mm", f"{float(focal_mm):g}"]
     return cmd
 
 

@@ -23,6 +23,8 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     ap.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     ap.add_argument("--model", default="default")
     ap.add_argument("--no-foot-lock", action="store_true")
+    ap.add_argument("--focal-mm", type=float, default=0.0,
+                    help="the lens's 35 mm-equivalent focal length (0: found by the backend)")
     ap.add_argument("--keep-scene", action="store_true",
                     help="add to the opened .blend instead of starting from an empty scene")
     return ap.parse_args(argv)
@@ -67,7 +69,8 @@ def main(argv: list[str] | None = None) -> int:
         if not args.keep_scene:
             _empty_scene()
         kwargs = dict(filepath=args.video, max_people=args.max_people, device=args.device,
-                      model=args.model, foot_lock=not args.no_foot_lock)
+                      model=args.model, foot_lock=not args.no_foot_lock,
+                      focal_mm=args.focal_mm)
         if args.start is not None:
             kwargs["frame_start"] = args.start
         if args.end is not None:

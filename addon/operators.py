@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 import bpy
-from bpy.props import BoolProperty, EnumProperty, IntProperty, StringProperty
+from bpy.props import BoolProperty, EnumProperty, FloatProperty, IntProperty, StringProperty
 from bpy_extras.io_utils import ImportHelper
 
 from . import backend_process
@@ -150,6 +150,11 @@ class CaptureOptions:
                            description="Video frame after the last one captured (0: to the end)")
     foot_lock: BoolProperty(name="Foot Lock", default=True,
                             description="Pin the feet while they touch the ground")
+    focal_mm: FloatProperty(name="Lens (mm)", default=0.0, min=0.0, max=1200.0, soft_max=200.0,
+                            precision=1,
+                            description="The camera's 35 mm-equivalent focal length, if known "
+                                        "(phones' main cameras: about 24-28 mm). 0: from the "
+                                        "video's metadata or the camera's motion, else a guess")
     model: EnumProperty(name="Model", items=MODEL_ITEMS, default="default")
     device: EnumProperty(name="Device", items=DEVICE_ITEMS, default="cpu")
 
@@ -170,7 +175,7 @@ class VIDEOMOCAP_OT_capture(CaptureOptions, bpy.types.Operator):
     def _options(self, context) -> dict:
         settings = getattr(context.scene, "videomocap", None)
         names = ("max_people", "use_frame_range", "frame_start", "frame_end", "foot_lock",
-                 "model", "device")
+                 "focal_mm", "model", "device")
         values = {}
         for name in names:
             if self.properties.is_property_set(name) or settings is None:
@@ -214,7 +219,8 @@ class VIDEOMOCAP_OT_capture(CaptureOptions, bpy.types.Operator):
                 start = opts["frame_start"]
                 end = opts["frame_end"] if opts["frame_end"] > 0 else None
             self._job = CaptureJob(python, video, max_people=opts["max_people"], start=start,
-                                   end=end, device=opts["device"], model=opts["model"])
+                                   end=end, device=opts["device"], model=opts["model"],
+                                   focal_mm=opts["focal_mm"])
         except BackendError as exc:
             _log_error(str(exc))
             self.report({"ERROR"}, str(exc))

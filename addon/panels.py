@@ -50,6 +50,7 @@ class VIEW3D_PT_videomocap(bpy.types.Panel):
         sub.prop(settings, "frame_start")
         sub.prop(settings, "frame_end")
         col.prop(settings, "foot_lock")
+        col.prop(settings, "focal_mm")
         col.prop(settings, "model")
         col.prop(settings, "device")
 

@@ -31,6 +31,10 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--focal-from-people", action="store_true",
                    help="static camera: estimate the focal length from upright people walking in "
                         "depth (used only when well conditioned; experimental)")
+    c.add_argument("--focal-mm", type=float, default=None, metavar="MM",
+                   help="the lens's 35 mm-equivalent focal length, if you know it (phones' main "
+                        "cameras: about 24-28 mm); default: the video's metadata, else measured "
+                        "from the camera's turning, else the diagonal guess sqrt(W^2+H^2)")
     c.add_argument("--progress", choices=("text", "jsonl", "none"), default="text",
                    help="jsonl: one JSON object per line on stdout (for the Blender operator)")
 
@@ -103,7 +107,8 @@ def _capture(args) -> int:
 
     settings = CaptureSettings(max_people=args.max_people, start=args.start, end=args.end,
                                device=args.device, model=args.model,
-                               focal_from_people=args.focal_from_people)
+                               focal_from_people=args.focal_from_people,
+                               focal_mm=args.focal_mm)
     motion = capture(args.video, args.output, settings, _progress_printer(args.progress))
     if args.progress == "text":
         frames = sum(len(p.frame_ids) for p in motion.people)

@@ -36,6 +36,9 @@ class CaptureSettings:
     model: str = "default"
     fit_iterations: int = 240
     focal_from_people: bool = False  # off: unreliable on the bench's short, level-ish clips
+    #: the lens's 35 mm-equivalent focal length when the user knows it (what phones and camera
+    #: specs list); None: metadata, else measured from the camera's turning, else sqrt(W^2 + H^2)
+    focal_mm: float | None = None
 
 
 def _people_per_frame(max_people: int | None) -> int:
@@ -75,18 +78,24 @@ def _check_settings(settings: CaptureSettings) -> None:
             raise CaptureError("--device cuda was asked for, but no CUDA GPU is available here.")
     if settings.max_people is not None and settings.max_people < 1:
         raise CaptureError("--max-people must be at least 1.")
+    if settings.focal_mm is not None and not 4.0 <= settings.focal_mm <= 1200.0:
+        raise CaptureError(f"--focal-mm {settings.focal_mm:g} is not a lens's 35 mm-equivalent "
+                           "focal length (4 to 1200 mm; phones' main cameras are about 24-28 mm).")
     if settings.start < 0 or (settings.end is not None and settings.end <= settings.start):
         raise CaptureError("The frame range is empty: --end must be greater than --start >= 0.")
 
 
-def lens_intrinsics(video, info) -> tuple[np.ndarray, str]:
-    """Intrinsics before any measurement: the container's lens metadata, else the default
-    sqrt(W^2 + H^2) guess. Returns (K, "metadata" | "default")."""
+def lens_intrinsics(video, info, focal_mm: float | None = None) -> tuple[np.ndarray, str]:
+    """Intrinsics before any measurement: the user's lens (``focal_mm``, 35 mm equivalent), else
+    the container's lens metadata, else the default sqrt(W^2 + H^2) guess.
+    Returns (K, "user" | "metadata" | "default")."""
     from .body.fit_skeleton import default_intrinsics
     from .camera.estimate_motion import _with_focal
-    from .camera.focal_from_people import focal_from_metadata
+    from .camera.focal_from_people import focal_from_metadata, focal_px_from_35mm
 
     K = default_intrinsics(info.width, info.height)
+    if focal_mm is not None:
+        return _with_focal(K, focal_px_from_35mm(focal_mm, info.width, info.height)), "user"
     f = focal_from_metadata(video, info.width, info.height)
     return (K, "default") if f is None else (_with_focal(K, f), "metadata")
 
@@ -100,6 +109,8 @@ def choose_focal(camera, tracks, info, source: str, from_people: bool):
     from .camera.estimate_motion import _with_focal
     from .camera.focal_from_people import focal_from_tracks
 
+    if source == "user":  # the user knows their lens
+        return camera, source
     if camera.focal_estimated:
         return camera, "camera-rotation"
     if source == "default" and from_people and camera.static:
@@ -149,8 +160,9 @@ def capture(video: str | os.PathLike, output: str | os.PathLike,
     current: dict = {}  # the frame being detected (one at a time, never the whole video)
     appearance: list = []  # per frame: (P, D) colours sampled at each person's body parts
     # camera motion from the background, fed the same decoded frames (people masked by their boxes)
-    K0, focal_source = lens_intrinsics(video, info)
-    camera_tracker = CameraMotionEstimator(info.width, info.height, K0)
+    K0, focal_source = lens_intrinsics(video, info, settings.focal_mm)
+    camera_tracker = CameraMotionEstimator(info.width, info.height, K0,
+                                           estimate_focal_length=focal_source != "user")
 
     def frames():
         for index, frame in read_ahead(read_frames(video, settings.start, end)):

@@ -41,6 +41,8 @@ def test_capture_command_maps_the_options():
                  "--start 5", "--end 50", "--model default"):
         assert part in joined
     assert "--max-people" not in bp.capture_command("py", "v", "o", max_people=0)
+    assert "--focal-mm 26" in " ".join(bp.capture_command("py", "v", "o", focal_mm=26.0))
+    assert "--focal-mm" not in bp.capture_command("py", "v", "o", focal_mm=0.0)
 
 
 def test_find_backend_python_order(tmp_path, monkeypatch):

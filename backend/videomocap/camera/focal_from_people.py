@@ -166,6 +166,12 @@ def _decode_value(type_code: int, value: bytes):
     return value
 
 
+def focal_px_from_35mm(f35: float, width: int, height: int) -> float:
+    """Pixels from a 35 mm-equivalent focal length (defined on the 43.3 mm diagonal of a
+    36 x 24 mm frame, so it carries over to any aspect ratio through the image diagonal)."""
+    return float(f35) / _DIAGONAL_35MM * float(np.hypot(width, height))
+
+
 def focal_from_metadata(path, width: int, height: int) -> float | None:
     """Focal length in pixels from the container's lens metadata, or None when it has none."""
     path = Path(path)
@@ -182,7 +188,7 @@ def focal_from_metadata(path, width: int, height: int) -> float | None:
         return None
     if not 5.0 <= f35 <= 400.0:
         return None
-    return f35 / _DIAGONAL_35MM * float(np.hypot(width, height))
+    return focal_px_from_35mm(f35, width, height)
 
 
 # ----------------------------------------------------------------------------- people
