@@ -241,7 +241,7 @@ def capture(video: str | os.PathLike, output: str | os.PathLike,
             # still: on the bench's pans the path's heading was the worse of the two (skip-pan
             # W-MPJPE100 184 -> 221, speed-change-pan 263 -> 317 with it)
             orient = turn_about_vertical(
-                orient, travel_heading_correction(orient, transl, info.fps))
+                orient, travel_heading_correction(orient, transl, info.fps, track.frame_ids))
             joints, _, markers = forward_kinematics(orient, fit.body_pose, transl,
                                                     fit.bone_lengths, markers=True)
             feet = np.stack([markers[name] for name in CONTACT_NAMES], axis=1)

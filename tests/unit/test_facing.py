@@ -62,3 +62,14 @@ def test_a_body_wheeling_sideways_is_not_turned():
     m = np.tile(np.stack([np.cross(up, fwd), up, fwd], axis=1), (n, 1, 1))
     yaw = travel_heading_correction(matrix_to_axis_angle(m), transl, FPS)
     assert np.abs(yaw).max() < 1e-6
+
+
+def test_a_gap_in_the_frames_is_time_not_a_jump():
+    """The same walk seen on frames 0-59 and 90-149: the pelvis moves 1.3 m/s * 1 s across the gap,
+    which is walking speed, not a 39 m/s leap; the turned-away body is turned back on both sides."""
+    transl = _walk(0.0, 1.3)
+    frames = np.r_[0:60, 90:150]
+    orient = _upright_facing(np.full(len(frames), np.radians(-20.0)))
+    yaw = travel_heading_correction(orient, transl[frames], FPS, frames)
+    fixed = _heading_of(turn_about_vertical(orient, yaw))
+    assert np.all(np.abs(fixed[20:-20]) < 3.0), fixed

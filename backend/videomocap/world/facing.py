@@ -11,8 +11,8 @@ So where somebody clearly moves forwards (speed over ``min_speed`` and heading w
 ``max_angle`` of the direction of travel: sidesteps, backing up and turning on the spot are left
 alone), the difference between the two headings is measured, averaged over time with those
 frames' weights (a slowly varying yaw, not a per-frame snap, so gait's own pelvis swing stays) and
-the body is turned about the vertical by it. Frames where nobody moves forwards get the weighted
-average of their neighbours' correction, fading to none.
+the body is turned about the vertical by it. Frames where the person does not move forwards get
+their neighbours' correction, fading to none further from them.
 """
 
 from __future__ import annotations
@@ -36,30 +36,34 @@ def _ramp(x: np.ndarray, lo: float, hi: float) -> np.ndarray:
 
 
 def travel_heading_correction(global_orient: np.ndarray, transl: np.ndarray, fps: float,
-                              min_speed: float = 0.5, max_angle_deg: float = 50.0,
+                              frame_ids: np.ndarray | None = None, min_speed: float = 0.5, max_angle_deg: float = 50.0,
                               path_seconds: float = 0.3, blend_seconds: float = 0.5,
-                              shrink: float = 0.15) -> np.ndarray:
+                              shrink: float = 0.3) -> np.ndarray:
     """(N,) yaw angles (radians, about world z) that turn each frame's body towards its direction
     of travel.
 
     Args:
         global_orient: (N, 3) axis-angle, body -> world (z up; the body's forward axis is +z).
         transl: (N, 3) world pelvis positions.
+        frame_ids: (N,) source frames (velocities across a gap in them are the mean velocity
+            over the gap); default consecutive.
         min_speed: m/s of smoothed horizontal pelvis speed where the correction starts (full at
             twice this).
         max_angle_deg: headings further than this from the direction of travel are not corrected
             (full weight up to 60 % of it).
         path_seconds: smoothing of the pelvis path before its direction is taken (gait sway).
         blend_seconds: smoothing of the correction over time.
-        shrink: weight a frame needs around it to get most of its neighbours' correction (the
-            correction is sum(w c) / (sum(w) + shrink) under a Gaussian window).
+        shrink: weight a frame needs around it to get its neighbours' full correction (the
+            correction is sum(w c) / max(sum(w), shrink) under a normalised Gaussian window:
+            the weighted mean where enough frames vote, fading towards none where few do).
     """
     n = len(transl)
     if n < 3:
         return np.zeros(n)
     path = gaussian_filter1d(np.asarray(transl, np.float64)[:, :2], max(path_seconds * fps, 0.5),
                              axis=0, mode="nearest")
-    velocity = np.gradient(path, axis=0) * fps
+    times = (np.arange(n) if frame_ids is None else np.asarray(frame_ids, np.float64)) / fps
+    velocity = np.gradient(path, times, axis=0)
     speed = np.linalg.norm(velocity, axis=1)
     body = axis_angle_to_matrix(np.asarray(global_orient, np.float64))
     forward, up = body[:, :, 2], body[:, :, 1]
@@ -73,7 +77,7 @@ def travel_heading_correction(global_orient: np.ndarray, transl: np.ndarray, fps
     sigma = max(blend_seconds * fps, 0.5)
     num = gaussian_filter1d(w * diff, sigma, mode="nearest")
     den = gaussian_filter1d(w, sigma, mode="nearest")
-    return num / (den + shrink)
+    return num / np.maximum(den, shrink)
 
 
 def turn_about_vertical(global_orient: np.ndarray, yaw: np.ndarray) -> np.ndarray:
