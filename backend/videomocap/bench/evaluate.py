@@ -68,7 +68,6 @@ def score_person(person, gt: dict, motion, person_index: int = 0) -> dict:
         "Jitter": metrics.jitter(pred, fps, frames),
         "FS": metrics.foot_sliding(pred[:, feet], true[:, feet], fps, frames=frames,
                                    contact=gt_contact(gt, person_index)[frames]),
-        "FS old": metrics.foot_sliding_still(pred[:, feet], true[:, feet], frames=frames),
     }
 
 

@@ -21,6 +21,7 @@ import numpy as np
 from scipy.ndimage import gaussian_filter1d
 
 from ..rotations import axis_angle_to_matrix, matrix_to_axis_angle
+from .ground import runs_of
 
 
 def _heading(v: np.ndarray) -> np.ndarray:
@@ -36,7 +37,8 @@ def _ramp(x: np.ndarray, lo: float, hi: float) -> np.ndarray:
 
 
 def travel_heading_correction(global_orient: np.ndarray, transl: np.ndarray, fps: float,
-                              frame_ids: np.ndarray | None = None, min_speed: float = 0.5, max_angle_deg: float = 50.0,
+                              frame_ids: np.ndarray | None = None, min_speed: float = 0.5,
+                              max_angle_deg: float = 50.0,
                               path_seconds: float = 0.3, blend_seconds: float = 0.5,
                               shrink: float = 0.3, gain: float = 0.8) -> np.ndarray:
     """(N,) yaw angles (radians, about world z) that turn each frame's body towards its direction
@@ -66,15 +68,15 @@ def travel_heading_correction(global_orient: np.ndarray, transl: np.ndarray, fps
     if n < 3:
         return np.zeros(n)
     xy = np.asarray(transl, np.float64)[:, :2]
-    starts = [0]
+    breaks = np.zeros(n, dtype=bool)
     if frame_ids is not None:
-        starts += list(np.flatnonzero(np.diff(np.asarray(frame_ids)) != 1) + 1)
+        breaks[1:] = np.diff(np.asarray(frame_ids)) != 1
     velocity = np.zeros((n, 2))
-    for a, b in zip(starts, starts[1:] + [n]):
-        if b - a >= 2:
-            path = gaussian_filter1d(xy[a:b], max(path_seconds * fps, 0.5), axis=0,
+    for run in runs_of(breaks):
+        if run.stop - run.start > 1:
+            path = gaussian_filter1d(xy[run], max(path_seconds * fps, 0.5), axis=0,
                                      mode="nearest")
-            velocity[a:b] = np.gradient(path, axis=0) * fps
+            velocity[run] = np.gradient(path, axis=0) * fps
     speed = np.linalg.norm(velocity, axis=1)
     body = axis_angle_to_matrix(np.asarray(global_orient, np.float64))
     forward, up = body[:, :, 2], body[:, :, 1]

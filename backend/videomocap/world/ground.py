@@ -89,7 +89,7 @@ def fit_world_frame(fits: list, fps: float, min_spread: float = 0.3) -> WorldFra
     return WorldFrame(R=R, t=t, method=method)
 
 
-def _runs_of(breaks: np.ndarray) -> list[slice]:
+def runs_of(breaks: np.ndarray) -> list[slice]:
     """Contiguous runs of frames: ``breaks[i]`` means frame i does not follow frame i-1."""
     starts = np.flatnonzero(np.r_[True, breaks[1:]])
     ends = np.r_[starts[1:], len(breaks)]
@@ -157,7 +157,7 @@ def foot_contacts(feet_world: np.ndarray, fps: float, frame_ids: np.ndarray | No
     local_ground = np.zeros(n)
     sigma = max(0.5, smooth_seconds * fps)
     window = max(3, int(round(ground_seconds * fps)) | 1)
-    for run in _runs_of(breaks):
+    for run in runs_of(breaks):
         seg = feet[run]
         if len(seg) > 1:
             smooth = gaussian_filter1d(seg, sigma, axis=0, mode="nearest")
@@ -181,7 +181,7 @@ def foot_contacts(feet_world: np.ndarray, fps: float, frame_ids: np.ndarray | No
     out = np.empty_like(p)
     for k in range(p.shape[1]):
         mask = np.zeros(n, dtype=bool)
-        for run in _runs_of(breaks):
+        for run in runs_of(breaks):
             mask[run] = _hysteresis_mask(p[run, k], 0.5, 0.35, min_len, min_gap)
         out[:, k] = np.where(mask, np.maximum(p[:, k], 0.55), np.minimum(p[:, k], 0.45))
     return out.astype(np.float32)
