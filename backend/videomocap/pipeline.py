@@ -242,12 +242,9 @@ def capture(video: str | os.PathLike, output: str | os.PathLike,
             # W-MPJPE100 184 -> 221, speed-change-pan 263 -> 317 with it)
             orient = turn_about_vertical(
                 orient, travel_heading_correction(orient, transl, info.fps, track.frame_ids))
-            joints, _, markers = forward_kinematics(orient, fit.body_pose, transl,
-                                                    fit.bone_lengths, markers=True)
-            feet = np.stack([markers[name] for name in CONTACT_NAMES], axis=1)
-        else:
-            joints = world.points(fit.joints)
-            feet = np.stack([world.points(fit.markers[name]) for name in CONTACT_NAMES], axis=1)
+        joints, _, markers = forward_kinematics(orient, fit.body_pose, transl, fit.bone_lengths,
+                                                markers=True)
+        feet = np.stack([markers[name] for name in CONTACT_NAMES], axis=1)
         transl, joints, contact = ground_person(transl, joints, feet, info.fps, track.frame_ids,
                                                 cam_t[track.frame_ids])
         people.append(PersonMotion(
