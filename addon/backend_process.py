@@ -316,6 +316,15 @@ def torch_requirement(backend_src: str | os.PathLike) -> str:
     return found.group(1).replace(" ", "") if found else "torch"
 
 
+# The last step of the set-up: the packages import and the command line the operator runs parses
+# a capture (its parser is built only when it runs), then the versions for the preferences.
+BACKEND_CHECK = (
+    "import videomocap, videomocap.cli, torch, mediapipe; "
+    "videomocap.cli._parser().parse_args(['capture', 'video.mp4', '-o', 'out.mocap.npz']); "
+    "print('videomocap', videomocap.__version__, 'torch', torch.__version__, "
+    "'cuda', torch.cuda.is_available())")
+
+
 def env_setup_steps(base_python: str, env_dir: str | os.PathLike, backend_src: str | os.PathLike,
                     variant: str = "cpu", platform: str = sys.platform) -> list[tuple[str, list]]:
     """The commands that create the environment, as (label, command) pairs."""
@@ -336,10 +345,7 @@ def env_setup_steps(base_python: str, env_dir: str | os.PathLike, backend_src: s
     else:
         steps.append((f"Installing PyTorch ({variant.upper()}) {torch_req}", pip + [torch_req]))
     steps.append(("Installing the videomocap backend and MediaPipe", pip + [str(backend_src)]))
-    steps.append(("Checking the backend",
-                  [py, "-c", "import videomocap, videomocap.cli, torch, mediapipe; "
-                             "print('videomocap', videomocap.__version__, 'torch', "
-                             "torch.__version__, 'cuda', torch.cuda.is_available())"]))
+    steps.append(("Checking the backend", [py, "-c", BACKEND_CHECK]))
     return steps
 
 

@@ -13,9 +13,18 @@ import time
 from .errors import CaptureError
 
 
-def _parser() -> argparse.ArgumentParser:
-    from videomocap_addon.core.export_presets import FBX_PRESETS  # bpy-free settings data
+def _fbx_presets() -> tuple[str, ...] | None:
+    """The FBX presets' names (bpy-free settings data of the add-on package), or None where the
+    add-on package is not installed: the Blender extension's backend environment holds the
+    backend alone, whose Blender side is Blender itself (``blend`` then says so when run)."""
+    try:
+        from videomocap_addon.core.export_presets import FBX_PRESETS
+    except ImportError:
+        return None
+    return tuple(FBX_PRESETS)
 
+
+def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="videomocap",
                                 description="Motion capture from ordinary video into Blender.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -46,7 +55,7 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--glb")
     b.add_argument("--per-person", action="store_true",
                    help="one FBX / glTF file per person (NAME_person<ID>.ext); BVH always is")
-    b.add_argument("--fbx-preset", choices=tuple(FBX_PRESETS), default="default",
+    b.add_argument("--fbx-preset", choices=_fbx_presets(), default="default",
                    help="FBX axes, units and root naming for the target (unreal: one person "
                         "per file)")
     b.add_argument("--preview", help="PNG: the video frame beside the result seen from the camera")
@@ -119,6 +128,10 @@ def _capture(args) -> int:
 
 
 def _blend(args) -> int:
+    if _fbx_presets() is None:
+        raise CaptureError("`videomocap blend` needs the Blender side (the bpy module and the "
+                           "videomocap_addon package), which this installation lacks: install "
+                           "the repository with `make install`, or build the scene in Blender.")
     from .blend import blend
 
     blend(args.motion, args.output, fbx=args.fbx, bvh=args.bvh, glb=args.glb,

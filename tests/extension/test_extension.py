@@ -47,6 +47,32 @@ def test_zip_is_a_valid_extension_with_shared_modules_and_backend_source(extensi
     assert not (REPO / "addon" / "_shared").exists()  # never committed, never copied by hand
 
 
+def test_backend_source_of_the_zip_runs_without_the_addon_package(extension_zip, tmp_path):
+    """The backend environment the preferences create holds ``backend_src`` alone (no
+    ``videomocap_addon``, no bpy): its set-up check and ``videomocap capture --help`` must run
+    there. Checked with this Python, the add-on package made unimportable."""
+    from videomocap_addon.backend_process import BACKEND_CHECK
+
+    with zipfile.ZipFile(extension_zip) as zf:
+        zf.extractall(tmp_path, [n for n in zf.namelist() if n.startswith("backend_src/")])
+    src = tmp_path / "backend_src"
+    alone = (f"import sys; sys.modules['videomocap_addon'] = None; sys.modules['bpy'] = None; "
+             f"sys.path.insert(0, {str(src)!r}); ")
+    check = subprocess.run([sys.executable, "-c", alone + BACKEND_CHECK + "; print(videomocap.__file__)"],
+                           capture_output=True, text=True, timeout=120)
+    assert check.returncode == 0, check.stderr[-2000:]
+    assert check.stdout.startswith("videomocap ") and str(src) in check.stdout
+    cli = subprocess.run([sys.executable, "-c", alone + "from videomocap.cli import main; "
+                          "sys.exit(main(sys.argv[1:]))", "capture", "--help"],
+                         capture_output=True, text=True, timeout=120)
+    assert cli.returncode == 0 and "--focal-mm" in cli.stdout, cli.stderr[-2000:]
+    blend = subprocess.run([sys.executable, "-c", alone + "from videomocap.cli import main; "
+                            "sys.exit(main(sys.argv[1:]))", "blend", "x.mocap.npz", "-o", "x.blend"],
+                           capture_output=True, text=True, timeout=120)
+    assert blend.returncode == 1 and blend.stderr.count("\n") == 1, blend.stderr
+    assert "needs the Blender side" in blend.stderr
+
+
 def test_install_disable_reenable_and_persist(extension_zip, tmp_path):
     home = tmp_path / "home"
     r = run_blender("install", {"zip": str(extension_zip)}, home)
