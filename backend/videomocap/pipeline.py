@@ -169,8 +169,19 @@ def capture(video: str | os.PathLike, output: str | os.PathLike,
             current["rgb"] = frame
             yield index, frame
 
+    # The camera tracker follows the frames on a thread of its own (OpenCV releases the GIL), a
+    # few frames behind: it fills the time a core would wait while this thread does its Python
+    # share of the detection. Its results are taken in order, so errors surface here.
+    from collections import deque
+    from concurrent.futures import ThreadPoolExecutor
+
+    camera_thread = ThreadPoolExecutor(1, thread_name_prefix="camera")
+    camera_pending: deque = deque()
+
     def on_frame(index: int, dets) -> None:
-        camera_tracker.add(current["rgb"], dets.boxes)
+        camera_pending.append(camera_thread.submit(camera_tracker.add, current["rgb"], dets.boxes))
+        while len(camera_pending) > 4:
+            camera_pending.popleft().result()
         appearance.append(describe_appearance(current.pop("rgb"), dets.keypoints2d))
         done = index - settings.start + 1
         if done % step == 0 or done == total:
@@ -180,9 +191,17 @@ def capture(video: str | os.PathLike, output: str | os.PathLike,
         # somebody found later was followed back into this frame: their colours too
         appearance[position] = describe_appearance(rgb, dets.keypoints2d)
 
-    detections = detect_people(frames(), info.fps, max_people=_people_per_frame(settings.max_people),
-                               progress=on_frame, revised=on_revised)
-    timings["decode+detect"] = time.perf_counter() - t0 - camera_tracker.seconds
+    try:
+        detections = detect_people(frames(), info.fps,
+                                    max_people=_people_per_frame(settings.max_people),
+                                    progress=on_frame, revised=on_revised)
+        t1 = time.perf_counter()
+        while camera_pending:
+            camera_pending.popleft().result()
+    finally:
+        camera_thread.shutdown(wait=True, cancel_futures=True)
+    # the camera's time is counted apart, though most of it ran beside the detection
+    timings["decode+detect"] = t1 - t0
     t0 = time.perf_counter()
     camera = camera_tracker.finish()
     timings["camera"] = camera_tracker.seconds + time.perf_counter() - t0

@@ -163,3 +163,50 @@ def test_vtest_world_z_points_away_from_camera(vtest_dets):
             agree += int(nose_ahead == (dx > 0))
             total += 1
     assert total >= 10 and agree >= 0.8 * total, (agree, total)
+
+
+def test_person_score_sees_the_person_and_not_the_empty_frame(bundle):
+    """The detector-only look the scan takes first: high on a frame with somebody, under the
+    scan's gate on the same frame with them painted over and on a black frame."""
+    from videomocap.detect.person_score import PersonScore
+    from videomocap.detect.landmarker import _paint_over
+
+    from ..conftest import SAMPLE
+
+    frame = next(iter(read_frames(SAMPLE, 30, 31)))[1]
+    with PoseDetector(mode="image", bundle_path=bundle) as det:
+        found = det.detect(frame, 30, 0)
+        gate = det._gate
+    assert found.num_people == 1
+    score = PersonScore()
+    x0, y0, x1, y1 = (int(v) for v in found.boxes[0])
+    half = (y1 - y0) * 3 // 4  # a square around them, as a scan tile holds somebody
+    cx, cy = (x0 + x1) // 2, (y0 + y1) // 2
+    tile = np.array(frame[max(0, cy - half):cy + half, max(0, cx - half):cx + half])
+    assert score.best(tile) > 0.5 and score.best(tile, threads=2) == score.best(tile)
+    _paint_over(tile, (max(0, cx - half), max(0, cy - half)), [(x0 - 10, y0 - 10, x1 + 10, y1 + 10)])
+    assert score.best(tile) < gate and score.best(np.zeros_like(frame)) < gate
+
+
+@needs_vtest
+def test_scan_gate_changes_nothing_but_time(vtest_dets, bundle, monkeypatch):
+    """Scans skipped because the detector alone scores the region low would have found nobody:
+    the detections on real footage are the same with the gate always open, bit for bit."""
+    from videomocap.detect import person_score
+
+    looks = []
+    real = person_score.PersonScore.best
+
+    def counted(self, image, threads=1):
+        looks.append(real(self, image, threads))
+        return looks[-1]
+
+    monkeypatch.setattr(person_score.PersonScore, "best", counted)
+    gated = detect_people(read_frames(VTEST, 100, 111), fps=10.0, max_people=8, bundle_path=bundle)
+    assert sum(s < 0.25 for s in looks) >= 5  # the gate did skip scans here
+    monkeypatch.setattr(person_score.PersonScore, "best", lambda self, image, threads=1: 1.0)
+    open_ = detect_people(read_frames(VTEST, 100, 111), fps=10.0, max_people=8, bundle_path=bundle)
+    assert len(gated) == len(open_) == len(vtest_dets)
+    for a, b in zip(gated, open_):
+        assert a.num_people == b.num_people
+        assert np.array_equal(a.keypoints2d, b.keypoints2d) and np.array_equal(a.boxes, b.boxes)

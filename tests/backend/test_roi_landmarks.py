@@ -50,6 +50,9 @@ def test_follow_sample_agrees_with_tasks_api(frames, tasks_api, roi_model):
     for i, frame in enumerate(frames):
         pose = roi_model.landmarks_in_roi(frame, roi)
         assert pose is not None, f"lost the person in frame {i}"
+        # a lone ROI runs the model on two threads: the same numbers, bit for bit
+        two = roi_model.landmarks_in_roi(frame, roi, threads=2)
+        assert np.array_equal(two.kp2d, pose.kp2d) and np.array_equal(two.kp3d, pose.kp3d)
         ref2, ref3 = tasks_api[i].keypoints2d[0], tasks_api[i].keypoints3d[0]
         err = np.linalg.norm(pose.kp2d[:, :2] - ref2[:, :2], axis=1)
         assert np.median(err) < 3.0 and np.percentile(err, 90) < 8.0, (i, err)

@@ -102,18 +102,17 @@ class RoiLandmarker:
         self.min_presence = float(min_presence)
         self._local = threading.local()
 
-    def _interpreter(self):
-        it = getattr(self._local, "it", None)
-        if it is None:
-            it = self._Interpreter(model_path=self._model, num_threads=1)
+    def _interpreter(self, threads: int = 1):
+        """This thread's interpreter running on ``threads`` threads, and its tensor indices."""
+        key = f"it{threads}"
+        found = getattr(self._local, key, None)
+        if found is None:
+            it = self._Interpreter(model_path=self._model, num_threads=int(threads))
             it.allocate_tensors()
             outs = {tuple(d["shape"][1:]): d["index"] for d in it.get_output_details()}
-            self._local.it = it
-            self._local.io = (
-                it.get_input_details()[0]["index"],
-                outs[(195,)], outs[(1,)], outs[(117,)],
-            )
-        return it, self._local.io
+            found = it, (it.get_input_details()[0]["index"], outs[(195,)], outs[(1,)], outs[(117,)])
+            setattr(self._local, key, found)
+        return found
 
     def crop(self, frame: np.ndarray, roi: Roi) -> np.ndarray:
         """The (256, 256, 3) float32 [0, 1] model input for ``roi`` (outside the frame: black)."""
@@ -128,12 +127,13 @@ class RoiLandmarker:
                              borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0))
         return img.astype(np.float32) * (1.0 / 255.0)
 
-    def landmarks_in_roi(self, frame: np.ndarray, roi: Roi) -> RoiPose | None:
+    def landmarks_in_roi(self, frame: np.ndarray, roi: Roi, threads: int = 1) -> RoiPose | None:
         """The pose in ``roi`` of the RGB uint8 ``frame``, or None if the model says nobody is there
-        (presence below ``min_presence``) or the ROI is degenerate."""
+        (presence below ``min_presence``) or the ROI is degenerate. ``threads``: how many threads
+        the model runs on (more than one only where nothing else runs beside it)."""
         if not (roi.side >= 8 and all(map(math.isfinite, (roi.cx, roi.cy, roi.side, roi.rotation)))):
             return None
-        it, (inp, lm_i, flag_i, world_i) = self._interpreter()
+        it, (inp, lm_i, flag_i, world_i) = self._interpreter(threads)
         it.set_tensor(inp, self.crop(frame, roi)[None])
         it.invoke()
         flag = float(np.asarray(it.get_tensor(flag_i)).reshape(-1)[0])
