@@ -399,11 +399,15 @@ class PoseDetector:
             self._roi = RoiLandmarker(min_presence=float(min_tracking_confidence))
         # a region the detector scores well below its own threshold holds nobody: its Tasks
         # call is skipped (measured on the bench renders: of 1141 scans, the 81 that found
-        # somebody scored 0.51 or more here, 85 % of the others under the gate)
+        # somebody scored 0.51 or more here, 85 % of the others under the gate). The look pays
+        # only on all the worker threads (6 ms against the Tasks call's 14; on one thread beside
+        # other scans it costs 12 of 21), so only a scan that runs alone takes it, and only
+        # while most recent scans came out empty (a crowd fills most of them).
         from .person_score import PersonScore
 
         self._person_score = PersonScore()
         self._gate = 0.5 * float(min_detection_confidence)
+        self._gate_passed = 0.0  # running share of recent scans that held somebody
         self._scan = self._make["scan"]()
         self._crop = self._make["crop"]()
         # The regions of one frame are independent and MediaPipe releases the GIL while it
@@ -453,10 +457,9 @@ class PoseDetector:
         """``_run`` for each (region, mask_boxes) of ``jobs``, on the worker threads; results in
         the order of ``jobs``. Scans look first with the detector alone (``_run``'s gate)."""
         gate = kind == "scan"
-        return self._map(
-            lambda job: self._run(self._landmarker(kind), frame, job[0], job[1], gate=gate), jobs,
-            solo=lambda job: self._run(self._landmarker(kind), frame, job[0], job[1], gate=gate,
-                                       threads=self.workers))
+        threads = self.workers if len(jobs) == 1 else 1  # a lone job has the machine to itself
+        return self._map(lambda job: self._run(self._landmarker(kind), frame, job[0], job[1],
+                                               gate=gate, threads=threads), jobs)
 
     def _map(self, fn, items: list, solo=None) -> list:
         """``[fn(item) for item in items]``, on the worker threads when there are several items.
@@ -490,8 +493,9 @@ class PoseDetector:
     def _run(self, landmarker, frame: np.ndarray, region, mask_boxes=(), gate: bool = False,
              threads: int = 1) -> list[_Pose]:
         """The Tasks API ``landmarker`` on ``region`` of ``frame`` with ``mask_boxes`` painted
-        over. ``gate``: first the detector model alone on ``threads`` threads, and nothing more
-        where it scores the region under half the detection threshold."""
+        over. ``gate``: where ``threads`` > 1, first the detector model alone on that many
+        threads, and nothing more where it scores the region under half the detection
+        threshold."""
         x0, y0, x1, y1 = region
         height, width = frame.shape[:2]
         if (x0, y0, x1, y1) == (0, 0, width, height) and not mask_boxes:
@@ -499,10 +503,20 @@ class PoseDetector:
         else:
             crop = np.array(frame[y0:y1, x0:x1])  # a copy: C-contiguous and safe to paint on
             _paint_over(crop, (x0, y0), mask_boxes)
-        if gate and self._person_score.best(crop, threads) < self._gate:
-            return []
+        gate = gate and threads > 1
+        if gate:
+            if self._gate_passed < 0.5:
+                passed = self._person_score.best(crop, threads) >= self._gate
+            else:
+                passed = None  # not looked: the Tasks call below tells
+            if passed is False:
+                self._gate_passed *= 0.9
+                return []
         cw, ch = x1 - x0, y1 - y0
         result = landmarker.detect(self._mp.Image(image_format=self._mp.ImageFormat.SRGB, data=crop))
+        if gate:
+            held = passed if passed is not None else bool(result.pose_landmarks)
+            self._gate_passed = 0.9 * self._gate_passed + 0.1 * float(held)
         poses = []
         for lm2, lm3 in zip(result.pose_landmarks, result.pose_world_landmarks):
             kp2 = np.empty((NUM_LANDMARKS, 3), np.float32)
