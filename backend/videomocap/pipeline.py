@@ -129,6 +129,7 @@ def capture(video: str | os.PathLike, output: str | os.PathLike,
     from .detect import detect_people
     from .temporal.smooth import smooth_fit, smooth_landmarks
     from .track.appearance import describe_appearance
+    from .track.left_right import correct_left_right
     from .track.track_people import track_people
     from .video import probe_video, read_ahead, read_frames
     from .world.contact_correction import ground_person
@@ -224,6 +225,8 @@ def capture(video: str | os.PathLike, output: str | os.PathLike,
     camera, focal_source = choose_focal(camera, tracks, info, focal_source,
                                         settings.focal_from_people)
     K = camera.K
+    # the landmark model's mirror-image mistakes (back taken for front, left for right) undone
+    tracks = [correct_left_right(track, info.fps, K, camera.static) for track in tracks]
     prepared = []
     for track in tracks:
         conf = track.keypoints2d[..., 2]
