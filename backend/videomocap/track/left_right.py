@@ -58,14 +58,15 @@ def _facing(kp3d: np.ndarray) -> np.ndarray:
 
 
 #: body segments whose 3D length (metres) over their 2D length (pixels) gives the depth
-_SEGMENTS = ((11, 23), (12, 24), (23, 25), (24, 26), (25, 27), (26, 28), (11, 12), (23, 24))
+_SEGMENTS = ((11, 23), (12, 24), (23, 25), (24, 26), (25, 27), (26, 28))
 
 
 def _travel(kp2d: np.ndarray, kp3d: np.ndarray, times: np.ndarray, K: np.ndarray) -> np.ndarray:
     """(N, 2) pelvis velocity (x, z) in the camera's frame, m/s, from the 2D hips and the depth
     at which the body's segments have their 3D lengths (metres) for their 2D lengths (pixels):
-    the median over torso sides, thighs, shins, shoulders and hips, so that a segment pointing at
-    the camera or hidden behind somebody does not set it alone."""
+    the median over torso sides, thighs and shins, so that a segment pointing at the camera or
+    hidden behind somebody does not set it alone. (Not the shoulders' or hips' width: those
+    shrink as the body turns side-on, which read as walking away in a turn on the spot.)"""
     f, cx = float(K[0, 0]), float(K[0, 2])
     hips2 = kp2d[:, list(_HIPS), :2].mean(1)
     a, b = np.array(_SEGMENTS).T
@@ -73,7 +74,7 @@ def _travel(kp2d: np.ndarray, kp3d: np.ndarray, times: np.ndarray, K: np.ndarray
     len2 = np.linalg.norm(kp2d[:, a, :2] - kp2d[:, b, :2], axis=2)  # (N, S)
     depth = np.median(f * len3 / np.maximum(len2, 1.0), axis=1)
     dt = float(np.median(np.diff(times))) if len(times) > 1 else 1.0
-    sigma = max(0.4 / max(dt, 1e-6), 0.5)
+    sigma = max(0.6 / max(dt, 1e-6), 0.5)  # the depth wanders ~10 % over a second of turning
     depth = gaussian_filter1d(depth, sigma, mode="nearest")
     x = gaussian_filter1d((hips2[:, 0] - cx) * depth / f, sigma, mode="nearest")
     return np.stack([np.gradient(x, times), np.gradient(depth, times)], axis=1)
@@ -99,7 +100,7 @@ def choose_mirrored(kp2d: np.ndarray, kp3d: np.ndarray, times: np.ndarray, K: np
     if static_camera:
         velocity = _travel(kp2d, kp3d, times, K)
         speed = np.linalg.norm(velocity, axis=1)
-        weight = (np.clip((speed - 0.4) / 0.4, 0.0, 1.0)  # from 0.4 m/s, full at 0.8 m/s
+        weight = (np.clip((speed - 0.6) / 0.6, 0.0, 1.0)  # from 0.6 m/s, full at 1.2 m/s
                   * np.clip((upright - 0.7) / 0.2, 0.0, 1.0))  # within ~45 deg of upright
         heading = velocity / np.maximum(speed, 1e-9)[:, None]
         for s, pose in enumerate(poses):
