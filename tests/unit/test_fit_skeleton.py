@@ -19,6 +19,8 @@ def _objective(n=9, seed=0):
     rot[2, 5] = 0.0  # a rotation exactly at zero, where Rodrigues' formula needs its epsilon
     rot[3, 4, 0] = -0.3  # a knee bent backwards and an elbow the wrong way: the limits act
     rot[3, 18, 1] = 0.4
+    rot[4, sk.JOINT_INDEX["left_ankle"], 0] = 1.1  # toes far down and far up: the ankle limits
+    rot[5, sk.JOINT_INDEX["right_ankle"], 0] = -0.8
     inside = np.ones(n - 2, dtype=bool)
     inside[4] = False  # as if a second person started at frame 6
     obj = _Objective(np.repeat(bones[None], n, 0), K, targets.points2d, targets.points3d,
