@@ -159,7 +159,8 @@ def capture(video: str | os.PathLike, output: str | os.PathLike,
     step = max(1, total // 100)
 
     current: dict = {}  # the frame being detected (one at a time, never the whole video)
-    appearance: list = []  # per frame: (P, D) colours sampled at each person's body parts
+    # per frame: (P, D) colours sampled at each person's body parts (futures while detecting)
+    appearance: list = []
     # camera motion from the background, fed the same decoded frames (people masked by their boxes)
     K0, focal_source = lens_intrinsics(video, info, settings.focal_mm)
     camera_tracker = CameraMotionEstimator(info.width, info.height, K0,
@@ -170,9 +171,10 @@ def capture(video: str | os.PathLike, output: str | os.PathLike,
             current["rgb"] = frame
             yield index, frame
 
-    # The camera tracker follows the frames on a thread of its own (OpenCV releases the GIL), a
-    # few frames behind: it fills the time a core would wait while this thread does its Python
-    # share of the detection. Its results are taken in order, so errors surface here.
+    # The camera tracker and the colour sampling follow the frames on a thread of their own
+    # (OpenCV and numpy release the GIL), a few frames behind: they fill the time a core would
+    # wait while this thread does its Python share of the detection. Results are taken in order,
+    # so errors surface here; a frame revised later gets a newer sampling in its slot.
     from collections import deque
     from concurrent.futures import ThreadPoolExecutor
 
@@ -183,14 +185,15 @@ def capture(video: str | os.PathLike, output: str | os.PathLike,
         camera_pending.append(camera_thread.submit(camera_tracker.add, current["rgb"], dets.boxes))
         while len(camera_pending) > 4:
             camera_pending.popleft().result()
-        appearance.append(describe_appearance(current.pop("rgb"), dets.keypoints2d))
+        appearance.append(camera_thread.submit(describe_appearance, current.pop("rgb"),
+                                               dets.keypoints2d))
         done = index - settings.start + 1
         if done % step == 0 or done == total:
             report({"stage": "detect", "done": done, "total": total})
 
     def on_revised(position: int, rgb, dets) -> None:
         # somebody found later was followed back into this frame: their colours too
-        appearance[position] = describe_appearance(rgb, dets.keypoints2d)
+        appearance[position] = camera_thread.submit(describe_appearance, rgb, dets.keypoints2d)
 
     try:
         detections = detect_people(frames(), info.fps,
@@ -199,6 +202,7 @@ def capture(video: str | os.PathLike, output: str | os.PathLike,
         t1 = time.perf_counter()
         while camera_pending:
             camera_pending.popleft().result()
+        appearance = [future.result() for future in appearance]
     finally:
         camera_thread.shutdown(wait=True, cancel_futures=True)
     # the camera's time is counted apart, though most of it ran beside the detection
