@@ -16,8 +16,6 @@ keypoints (1, 2254, 12) and score logits (1, 2254, 1).
 
 from __future__ import annotations
 
-import threading
-
 import numpy as np
 
 __all__ = ["PersonScore"]
@@ -30,24 +28,13 @@ class PersonScore:
     interpreters of its own."""
 
     def __init__(self, model_path=None):
-        from ai_edge_litert.interpreter import Interpreter
+        from .task_bundle import DETECTOR_NAME, ThreadInterpreters
 
-        from .task_bundle import DETECTOR_NAME, wheel_model_path
-
-        self._Interpreter = Interpreter
-        self._model = str(model_path or wheel_model_path(DETECTOR_NAME))
-        self._local = threading.local()
-
-    def _interpreter(self, threads: int):
-        key = f"it{threads}"
-        found = getattr(self._local, key, None)
-        if found is None:
-            it = self._Interpreter(model_path=self._model, num_threads=int(threads))
-            it.allocate_tensors()
+        def indices(it):
             scores = [d["index"] for d in it.get_output_details() if tuple(d["shape"][2:]) == (1,)]
-            found = it, it.get_input_details()[0]["index"], scores[0]
-            setattr(self._local, key, found)
-        return found
+            return it.get_input_details()[0]["index"], scores[0]
+
+        self._interpreters = ThreadInterpreters(DETECTOR_NAME, indices, model_path)
 
     @staticmethod
     def model_input(image: np.ndarray) -> np.ndarray:
@@ -66,7 +53,7 @@ class PersonScore:
 
     def best(self, image: np.ndarray, threads: int = 1) -> float:
         """The highest person score (0-1) of any anchor for ``image`` (H, W, 3) RGB uint8."""
-        it, inp, out = self._interpreter(threads)
+        it, (inp, out) = self._interpreters.get(threads)
         it.set_tensor(inp, self.model_input(image))
         it.invoke()
         logit = float(np.max(it.get_tensor(out)))

@@ -24,7 +24,6 @@ rotated by ``rotation`` radians (clockwise on screen, image y pointing down, as 
 from __future__ import annotations
 
 import math
-import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -93,26 +92,14 @@ class RoiLandmarker:
     """The landmark model on ROIs. Thread-safe: each thread gets an interpreter of its own."""
 
     def __init__(self, model_path=None, min_presence: float = 0.5):
-        from ai_edge_litert.interpreter import Interpreter
+        from .task_bundle import LANDMARKER_NAME, ThreadInterpreters
 
-        from .task_bundle import LANDMARKER_NAME, wheel_model_path
-
-        self._Interpreter = Interpreter
-        self._model = str(model_path or wheel_model_path(LANDMARKER_NAME))
-        self.min_presence = float(min_presence)
-        self._local = threading.local()
-
-    def _interpreter(self, threads: int = 1):
-        """This thread's interpreter running on ``threads`` threads, and its tensor indices."""
-        key = f"it{threads}"
-        found = getattr(self._local, key, None)
-        if found is None:
-            it = self._Interpreter(model_path=self._model, num_threads=int(threads))
-            it.allocate_tensors()
+        def indices(it):
             outs = {tuple(d["shape"][1:]): d["index"] for d in it.get_output_details()}
-            found = it, (it.get_input_details()[0]["index"], outs[(195,)], outs[(1,)], outs[(117,)])
-            setattr(self._local, key, found)
-        return found
+            return it.get_input_details()[0]["index"], outs[(195,)], outs[(1,)], outs[(117,)]
+
+        self._interpreters = ThreadInterpreters(LANDMARKER_NAME, indices, model_path)
+        self.min_presence = float(min_presence)
 
     def crop(self, frame: np.ndarray, roi: Roi) -> np.ndarray:
         """The (256, 256, 3) float32 [0, 1] model input for ``roi`` (outside the frame: black)."""
@@ -133,7 +120,7 @@ class RoiLandmarker:
         the model runs on (more than one only where nothing else runs beside it)."""
         if not (roi.side >= 8 and all(map(math.isfinite, (roi.cx, roi.cy, roi.side, roi.rotation)))):
             return None
-        it, (inp, lm_i, flag_i, world_i) = self._interpreter(threads)
+        it, (inp, lm_i, flag_i, world_i) = self._interpreters.get(threads)
         it.set_tensor(inp, self.crop(frame, roi)[None])
         it.invoke()
         flag = float(np.asarray(it.get_tensor(flag_i)).reshape(-1)[0])

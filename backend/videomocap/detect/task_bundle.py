@@ -40,7 +40,8 @@ _SOURCES = {
 _lock = threading.Lock()
 _verified: set[str] = set()
 
-__all__ = ["ensure_task_bundle", "default_cache_dir", "wheel_model_path", "DETECTOR_NAME",
+__all__ = ["ensure_task_bundle", "default_cache_dir", "wheel_model_path", "ThreadInterpreters",
+           "DETECTOR_NAME",
            "LANDMARKER_NAME"]
 
 
@@ -65,6 +66,31 @@ def wheel_model_path(name: str) -> Path:
             "install mediapipe==0.10.21."
         )
     return src
+
+
+class ThreadInterpreters:
+    """LiteRT interpreters of one model of the wheel, one per thread and thread count (an
+    interpreter is not safe to share between threads), each made on first use together with what
+    ``indices(interpreter)`` reads off it (its tensor indices)."""
+
+    def __init__(self, name: str, indices, model_path=None):
+        from ai_edge_litert.interpreter import Interpreter
+
+        self._Interpreter = Interpreter
+        self._model = str(model_path or wheel_model_path(name))
+        self._indices = indices
+        self._local = threading.local()
+
+    def get(self, threads: int = 1):
+        """(interpreter, indices) of this thread, running on ``threads`` threads."""
+        key = f"it{threads}"
+        found = getattr(self._local, key, None)
+        if found is None:
+            it = self._Interpreter(model_path=self._model, num_threads=int(threads))
+            it.allocate_tensors()
+            found = it, self._indices(it)
+            setattr(self._local, key, found)
+        return found
 
 
 def _source_models() -> dict[str, bytes]:

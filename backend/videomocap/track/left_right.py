@@ -44,16 +44,24 @@ _JUMP_COST = 10.0  # per metre of mean 3D landmark motion between consecutive fr
 _BACKWARDS_COST = 1.0  # per frame walking fast exactly backwards
 
 
+def _mirror_3d(kp3d: np.ndarray) -> np.ndarray:
+    return kp3d[..., MIRROR, :] * np.array([1.0, 1.0, -1.0])
+
+
 def mirror_pose(kp2d: np.ndarray, kp3d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The mirror image of (..., 33, 3) landmarks: left/right exchanged, 3D depth negated."""
-    return kp2d[..., MIRROR, :], kp3d[..., MIRROR, :] * np.array([1.0, 1.0, -1.0])
+    return kp2d[..., MIRROR, :], _mirror_3d(kp3d)
+
+
+def _torso_up(kp3d: np.ndarray) -> np.ndarray:
+    """(N, 3) from the hips' midpoint to the shoulders' midpoint."""
+    return kp3d[:, list(_SHOULDERS)].mean(1) - kp3d[:, list(_HIPS)].mean(1)
 
 
 def _facing(kp3d: np.ndarray) -> np.ndarray:
     """(N, 2) unit (x, z) direction the torso faces, in the camera's axes (x right, z away)."""
     left = (kp3d[:, 23] - kp3d[:, 24]) + (kp3d[:, 11] - kp3d[:, 12])
-    up = kp3d[:, list(_SHOULDERS)].mean(1) - kp3d[:, list(_HIPS)].mean(1)
-    forward = np.cross(left, up)[:, [0, 2]]
+    forward = np.cross(left, _torso_up(kp3d))[:, [0, 2]]
     return forward / np.maximum(np.linalg.norm(forward, axis=1, keepdims=True), 1e-9)
 
 
@@ -88,11 +96,10 @@ def choose_mirrored(kp2d: np.ndarray, kp3d: np.ndarray, times: np.ndarray, K: np
     n = len(kp3d)
     if n < 2:
         return np.zeros(n, bool)
-    m2, m3 = mirror_pose(kp2d, kp3d)
-    poses = (kp3d, m3)
+    poses = (kp3d, _mirror_3d(kp3d))  # the choice rests on 3D: the 2D follows it
     unary = np.zeros((n, 2))
     unary[:, 1] = _MIRROR_COST
-    up = kp3d[:, list(_SHOULDERS)].mean(1) - kp3d[:, list(_HIPS)].mean(1)
+    up = _torso_up(kp3d)
     upright = -up[:, 1] / np.maximum(np.linalg.norm(up, axis=1), 1e-9)  # image y points down
     # a body far from upright (a cartwheel, a fall) is left as the model gives it: continuity
     # alone picked the wrong frames there (cartwheel-static MPJPE 183 -> 215 when allowed)
