@@ -148,3 +148,47 @@ def test_detect_people_fills_in_a_missed_start(bundle, frames, tasks_api, monkey
         assert dets is out[position] and rgb is frames[position]
         err = np.linalg.norm(dets.keypoints2d[0, :, :2] - tasks_api[position].keypoints2d[0, :, :2], axis=1)
         assert np.median(err) < 4.0
+
+
+def test_following_back_paints_over_the_people_already_found(bundle, frames, tasks_api):
+    """Followed back, the landmark model sees the frame with the other people found there painted
+    over (outside the followed person's own columns), as it does following forwards; the person is
+    still followed back through every frame, and the pixels of their own box are untouched."""
+    with PoseDetector(max_people=2, bundle_path=bundle, roi_tracking=True) as det:
+        det.detect(frames[20], 20, 20 * 33)
+        assert len(det.newcomers) == 1
+        seen = []
+        real = det._roi.landmarks_in_roi
+
+        def spy(image, roi, threads=1):
+            seen.append(image)
+            return real(image, roi, threads)
+
+        det._roi.landmarks_in_roi = spy
+        earlier, others = [], []
+        for k in range(19, 13, -1):
+            true = tasks_api[k]
+            box = true.boxes[0]
+            shift = 0.8 * (box[2] - box[0])  # somebody found beside them, overlapping their crop
+            other = np.array([box[0] + shift, box[1], box[2] + shift, box[3]], np.float32)
+            kp2 = true.keypoints2d[0].copy()
+            kp2[:, 0] += shift
+            dets = FrameDetections(k, kp2[None], true.keypoints3d[:1], other[None], true.scores[:1],
+                                   np.zeros(1, bool))
+            earlier.append((frames[k], dets, 33 * k))
+            others.append((other, box))
+        back = det.trace_back(earlier)
+    assert sorted(back) == list(range(6))
+    assert len(seen) == 6
+    for image, (frame, _, _), (other, box) in zip(seen, earlier, others):
+        x0, y0, y1 = int(box[0]), int(box[1]), int(box[3])
+        x1 = int(other[0])  # the followed person's box, up to where the other's begins
+        assert np.array_equal(image[y0:y1, x0:x1], frame[y0:y1, x0:x1]), "their own box is untouched"
+        # the other's box beyond the followed person's columns (their box a frame later, a few
+        # pixels away from this frame's)
+        w = box[2] - box[0]
+        ox0, oy0, ox1, oy1 = int(box[2] + 0.1 * w), int(other[1]) + 1, int(other[2]) - 1, int(other[3]) - 1
+        ox1 = min(ox1, frame.shape[1])
+        painted = image[oy0:oy1, ox0:ox1].reshape(-1, 3)
+        assert len(painted) and (painted == painted[0]).all(), "the other person is painted over"
+        assert not (frame[oy0:oy1, ox0:ox1].reshape(-1, 3) == painted[0]).all()
