@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import bpy
+import numpy as np
 from mathutils import Matrix
 
 from ..core import export_presets as presets
@@ -140,6 +141,29 @@ def _rotate_rig(arm, meshes, rot: Matrix) -> None:
         mesh.data.transform(rot)
 
 
+def _limit_influences(mesh, limit: int) -> None:
+    """At most ``limit`` bones per vertex on the mesh copy ``mesh`` (its own data: shared data is
+    copied first), heaviest weights kept and rescaled (:func:`..core.export_presets.limit_influences`)."""
+    me = mesh.data
+    entries = [(v.index, g.group, g.weight) for v in me.vertices for g in v.groups]
+    if not entries:
+        return
+    vertex, group, weight = (np.array(c) for c in zip(*entries))
+    keep, new = presets.limit_influences(vertex, group, weight, limit)
+    cut = np.unique(vertex[~keep])
+    if len(cut) == 0:
+        return
+    if me.users > 1:
+        mesh.data = me = me.copy()
+    groups = {vg.index: vg for vg in mesh.vertex_groups}
+    dropped = ~keep
+    for gi in np.unique(group[dropped]):
+        groups[int(gi)].remove(vertex[dropped & (group == gi)].tolist())
+    changed = np.isin(vertex, cut) & keep
+    for vi, gi, w in zip(vertex[changed].tolist(), group[changed].tolist(), new[changed].tolist()):
+        groups[gi].add([vi], w, "REPLACE")
+
+
 def _remove(objects) -> None:
     for obj in objects:
         data = obj.data
@@ -154,11 +178,13 @@ def _remove(objects) -> None:
 
 
 @contextmanager
-def export_copies(armatures, length_scale: float = 1.0, scene=None, axes=None):
+def export_copies(armatures, length_scale: float = 1.0, scene=None, axes=None,
+                  max_influences: int | None = None):
     """Baked, constraint-free copies of ``armatures`` and their skinned meshes, in a temporary
     collection, carrying the scene objects' (and actions') names; yields ``{armature: (copy,
     [mesh copies])}``. ``length_scale`` multiplies every length; ``axes`` = (forward, up) turns
-    the rest pose so the armature's own space has those axes (for writers without an axis option).
+    the rest pose so the armature's own space has those axes (for writers without an axis option);
+    ``max_influences`` limits the bones per vertex of the mesh copies (the scene's meshes keep theirs).
     Everything is removed and every name restored on exit, also on errors."""
     scene = scene or bpy.context.scene
     root = bpy.data.collections.new("videomocap export")
@@ -199,9 +225,17 @@ def export_copies(armatures, length_scale: float = 1.0, scene=None, axes=None):
             rot = axis_conversion(to_forward=axes[0], to_up=axes[1]).to_4x4()
             for copy, meshes in copies.values():
                 _rotate_rig(copy, meshes, rot)
+        if max_influences is not None:
+            for _, meshes in copies.values():
+                for m in meshes:
+                    _limit_influences(m, int(max_influences))
         # the copies take the scene objects' names while files are written
         for arm, (copy, meshes) in copies.items():
             pairs = [(arm, copy)] + list(zip(skinned_meshes(arm), meshes))
+            # mesh data copied for the file (scaled, re-weighted) keeps its name too: engines
+            # name the mesh asset after it
+            pairs += [(orig.data, dup.data) for orig, dup in zip(skinned_meshes(arm), meshes)
+                      if dup.data is not orig.data]
             if arm.animation_data and arm.animation_data.action and copy.animation_data:
                 pairs.append((arm.animation_data.action, copy.animation_data.action))
             for orig, dup in pairs:
@@ -313,7 +347,8 @@ def export_capture(fmt: str, path, armatures, per_person: bool = False,
     written = []
     axes = (presets.BVH_SETTINGS["axis_forward"], presets.BVH_SETTINGS["axis_up"]) \
         if fmt == "bvh" else None
-    with export_copies(armatures, preset.get("length_scale", 1.0), scene, axes) as copies:
+    with export_copies(armatures, preset.get("length_scale", 1.0), scene, axes,
+                       preset.get("max_influences")) as copies:
         for file_path, ids in plan:
             arms = [people[i] for i in ids]
             objects = [o for a in arms for o in (copies[a][0], *copies[a][1])]

@@ -9,6 +9,9 @@ own that the exporter in :mod:`..build.export` applies to its export copies befo
   holds centimetres in its nodes, declares centimetres as its unit, and the armature node carries no
   scale (what Epic's *Send to Unreal* does with "Automatically scale bones": Unreal works in cm and
   does not fix a scaled root).
+* ``max_influences``: most bones that may move one vertex of a skinned mesh (None: as many as
+  the mesh has). The exported copies keep each vertex's heaviest weights and scale them back to a
+  sum of 1 (:func:`limit_influences`).
 * ``root_name``: name of the armature object in the file. Unreal's FBX importer drops a top node
   named ``Armature`` instead of turning it into an extra root bone, so the skeleton's root is the
   pelvis; a file can then hold one skeleton only (``one_skeleton_per_file``).
@@ -19,6 +22,10 @@ Why each engine preset is what it is:
   1 instead of 100), Y up / -Z forward (Unity's axes; the armature node keeps a -90 deg X rotation
   unless "Bake Axis Conversion" is ticked in Unity's model import settings: Blender's
   ``bake_space_transform`` is documented as broken with armatures and animation, so it stays off).
+  Unity skins with at most 4 bones per vertex by default (the model importer's *Max Bones/Weights*
+  and the *Skin Weights* quality setting), dropping the rest of a vertex's weights without
+  rescaling the kept ones; the free MakeHuman body has up to 6 (3 % of its vertices), so the
+  preset limits them to 4 itself, renormalised.
 * ``unreal``: Epic's Send to Unreal defaults (Z up, Y forward, ``FBX_SCALE_NONE``, unit scale
   applied, no leaf bones, Null armature node, Y primary / X secondary bone axis, all bones keyed,
   no key reduction) plus its "scale bones to cm" and "Armature root" steps above.
@@ -61,23 +68,27 @@ FBX_PRESETS: dict[str, dict] = {
         "axis_forward": "-Z", "axis_up": "Y",
         "apply_scale_options": "FBX_SCALE_NONE", "global_scale": 1.0,
         "length_scale": 1.0, "root_name": None, "one_skeleton_per_file": False,
+        "max_influences": None,
     },
     "unity": {
         **_FBX_COMMON,
         "axis_forward": "-Z", "axis_up": "Y",
         "apply_scale_options": "FBX_SCALE_ALL", "global_scale": 1.0,
         "length_scale": 1.0, "root_name": None, "one_skeleton_per_file": False,
+        "max_influences": 4,
     },
     "unreal": {
         **_FBX_COMMON,
         "axis_forward": "Y", "axis_up": "Z",
         "apply_scale_options": "FBX_SCALE_NONE", "global_scale": 0.01,
         "length_scale": 100.0, "root_name": "Armature", "one_skeleton_per_file": True,
+        # Unreal keeps up to 8 influences per vertex at default settings (more than the body has)
+        "max_influences": None,
     },
 }
 
 #: our own keys (not exporter options)
-FBX_OWN_KEYS = ("length_scale", "root_name", "one_skeleton_per_file")
+FBX_OWN_KEYS = ("length_scale", "root_name", "one_skeleton_per_file", "max_influences")
 
 GLTF_SETTINGS = {
     "export_format": "GLB",
@@ -116,6 +127,31 @@ def fbx_preset(name: str) -> dict:
 def exporter_options(preset: dict) -> dict:
     """The preset without our own keys: what goes to ``bpy.ops.export_scene.fbx``."""
     return {k: v for k, v in preset.items() if k not in FBX_OWN_KEYS}
+
+
+def limit_influences(vertex, group, weight, limit: int):
+    """Skin weights cut to ``limit`` bones per vertex (bpy-free).
+
+    The weights come as flat arrays, one entry per vertex-group membership: vertex index, group
+    index, weight. A vertex with more than ``limit`` entries keeps its heaviest ones (ties: the
+    lower group index), scaled so that they add up to what all of its weights added up to (so a
+    normalised skin stays normalised); other vertices are left alone. Returns ``(keep, weight)``:
+    a mask over the entries and every entry's new weight (meaningful where kept)."""
+    import numpy as np
+
+    vertex = np.asarray(vertex, dtype=np.int64)
+    weight = np.asarray(weight, dtype=np.float64)
+    n = int(vertex.max(initial=-1)) + 1
+    # rank of each entry within its vertex, heaviest first
+    order = np.lexsort((np.asarray(group), -weight, vertex))
+    first = np.searchsorted(vertex[order], vertex[order], side="left")
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order)) - first
+    keep = rank < int(limit)
+    total = np.bincount(vertex, weights=weight, minlength=n)
+    kept = np.bincount(vertex[keep], weights=weight[keep], minlength=n)
+    scale = np.where(kept > 0, total / np.maximum(kept, 1e-12), 1.0)
+    return keep, (weight * scale[vertex]).astype(np.float32)
 
 
 def person_path(path, person_id: int) -> Path:

@@ -14,7 +14,10 @@ from __future__ import annotations
 import dataclasses
 import json
 import struct
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -90,7 +93,7 @@ def exported(sample_capture, tmp_path_factory):
     scene = bpy.context.scene
     built = build_full_capture(motion, "Capture two", scene)
     arms = {int(a["videomocap_person_id"]): a for a in built["armatures"]}
-    n_objects, n_actions = len(bpy.data.objects), len(bpy.data.actions)
+    n_objects, n_actions, n_meshes = len(bpy.data.objects), len(bpy.data.actions), len(bpy.data.meshes)
     truth, frames = {}, {}
     for person in motion.people:
         pid = int(person.person_id)
@@ -113,6 +116,9 @@ def exported(sample_capture, tmp_path_factory):
         seconds[key] = time.perf_counter() - t0
     after = {"objects": len(bpy.data.objects) - n_objects,
              "actions": len(bpy.data.actions) - n_actions,
+             "meshes": len(bpy.data.meshes) - n_meshes,
+             "influences": max(len(v.groups) for a in arms.values()
+                               for m in export.skinned_meshes(a) for v in m.data.vertices),
              "names": sorted(o.name for o in bpy.data.objects),
              "lock": arms[1].get(fl.STATE)}
     n_frames = sum(len(p.frame_ids) for p in motion.people)
@@ -136,7 +142,8 @@ def test_files_are_named_per_person_or_all_in_one(exported):
 
 def test_exporting_leaves_the_scene_as_it_was(exported):
     after = exported["after"]
-    assert after["objects"] == 0 and after["actions"] == 0
+    assert after["objects"] == 0 and after["actions"] == 0 and after["meshes"] == 0
+    assert after["influences"] > 4  # the scene's bodies keep their weights (Unity's files: 4)
     assert "Person 1" in after["names"] and "Person 1 left foot lock" in after["names"]
     assert not any("export" in n or "videomocap scene" in n for n in after["names"])
     assert after["lock"] == "live"
@@ -272,3 +279,60 @@ def test_cli_per_person_writes_one_file_each_and_keeps_the_blend_live(exported, 
     arm = bpy.data.objects["Person 1"]
     assert arm[fl.STATE] == "live" and "Person 1 left foot lock" in bpy.data.objects
     assert [a.use_fake_user for a in bpy.data.actions if a.name.endswith(" person 1")] == [True]
+
+
+# --- an independent FBX reader -------------------------------------------------------------------
+# ufbx (github.com/ufbx/ufbx) is the FBX loader of Godot's importer and of Blender 4.5's new FBX
+# importer: written apart from Blender's exporter and its importer, so reading our files with it
+# checks the files, not Blender's agreement with itself. It converts every file to metres, Z up.
+
+
+def _ufbx_read(path, roots: dict, fps: float, tmp_path) -> dict:
+    """What fbx_reader.py reads from ``path`` (in a process of its own: see its docstring)."""
+    pytest.importorskip("ufbx")
+    request = tmp_path / f"{path.stem}.request.json"
+    request.write_text(json.dumps({
+        "path": str(path), "fps": fps, "joints": list(skeleton.JOINT_NAMES),
+        "roots": {root: [int(f) for f in frames] for root, frames in roots.items()}}))
+    proc = subprocess.run([sys.executable, str(Path(__file__).with_name("fbx_reader.py")),
+                           str(request)], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return json.loads(proc.stdout)
+
+
+@pytest.mark.parametrize("preset,per_person,unit,up", [
+    # Blender's own FBX convention: unit cm, the armature node scaled by 100
+    ("default", False, 0.01, "POSITIVE_Y"), ("unity", False, 1.0, "POSITIVE_Y"),
+    ("unreal", True, 0.01, "POSITIVE_Z")])
+def test_fbx_read_by_ufbx_within_a_millimetre(exported, tmp_path, preset, per_person, unit, up):
+    """Every preset's files, read and evaluated by ufbx: each person's joints where the scene has
+    them (within 1 mm), in the unit and up axis the preset declares."""
+    worst = 0.0
+    for path in exported["files"][("fbx", preset, per_person)]:
+        ids = [int(path.stem.rsplit("person", 1)[1])] if per_person else [
+            int(p.person_id) for p in exported["motion"].people]
+        roots = {("Armature" if preset == "unreal" else f"Person {i}"): exported["frames"][i]
+                 for i in ids}
+        read = _ufbx_read(path, roots, exported["fps"], tmp_path)
+        assert read["unit_meters"] == pytest.approx(unit) and read["up"] == up
+        for root, pid in zip(roots, ids):
+            err = np.linalg.norm(np.array(read["heads"][root]) - exported["truth"][pid], axis=-1)
+            worst = max(worst, float(err.max()) * 1000.0)
+    print(f"\n[ufbx] fbx {preset}: max joint error {worst:.4f} mm")
+    assert worst < 1.0
+
+
+def test_unity_fbx_skins_with_at_most_four_bones_per_vertex(exported, tmp_path):
+    """Unity skins with 4 bones per vertex by default: the unity preset's bodies have at most 4,
+    weights adding up to 1 on every vertex; the default preset keeps the body's own (more). The
+    meshes carry the scene bodies' names (engines name the mesh assets after them)."""
+    most = {}
+    for preset in ("unity", "default"):
+        path = exported["files"][("fbx", preset, False)][0]
+        meshes = _ufbx_read(path, {}, exported["fps"], tmp_path)["meshes"]
+        assert sorted(m["name"] for m in meshes) == [f"Person {i} body" for i in (1, SECOND_ID)]
+        assert all(m["clusters"] == len(skeleton.JOINT_NAMES) for m in meshes)
+        # (the MakeHuman weights come in 1/1024 steps)
+        assert all(abs(m["sum_min"] - 1) < 3e-3 and abs(m["sum_max"] - 1) < 3e-3 for m in meshes)
+        most[preset] = max(m["most"] for m in meshes)
+    assert most["unity"] == 4 and most["default"] > 4, most
