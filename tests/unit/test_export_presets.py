@@ -53,3 +53,23 @@ def test_contact_keys_follow_the_phases_and_drop_to_zero_where_unseen():
     assert toe == [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 0]
     assert not keys["contact_right_heel"][1].any()
     assert [p["point"] for p in ep.phases_summary(phases)] == ["heel", "toe"]
+
+
+def test_limit_influences_keeps_the_heaviest_and_each_vertex_total():
+    rng = np.random.default_rng(3)
+    vertex = np.repeat(np.arange(200), rng.integers(1, 8, 200))  # 1 to 7 bones per vertex
+    group = np.concatenate([rng.permutation(24)[:k] for k in np.bincount(vertex)])
+    weight = rng.random(len(vertex))
+    shuffle = rng.permutation(len(vertex))  # entries in any order
+    vertex, group, weight = vertex[shuffle], group[shuffle], weight[shuffle]
+    keep, new = ep.limit_influences(vertex, group, weight, 4)
+    counts = np.bincount(vertex, minlength=200)
+    assert np.array_equal(np.bincount(vertex[keep], minlength=200), np.minimum(counts, 4))
+    assert np.allclose(np.bincount(vertex[keep], weights=new[keep], minlength=200),
+                       np.bincount(vertex, weights=weight, minlength=200), atol=1e-5)
+    for v in range(200):
+        mine = vertex == v
+        if counts[v] <= 4:  # untouched
+            assert keep[mine].all() and np.allclose(new[mine], weight[mine], atol=1e-6)
+        else:  # every dropped weight is at most every kept one
+            assert weight[mine & ~keep].max() <= weight[mine & keep].min()
