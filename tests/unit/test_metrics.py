@@ -147,3 +147,24 @@ def test_pair_distance_error_is_relative_and_ignores_height_and_rigid_moves():
     err, ok = m.pair_distance_error(pa, pb, a, b)
     assert err == pytest.approx((5 * 5 + 5 * 20) / 10)
     assert ok == pytest.approx(50.0)
+
+
+def test_knee_flexion_and_the_pop_the_lock_adds():
+    n = 10
+    bend = np.linspace(0.0, 90.0, n)  # the capture's own knee bends 10 degrees a frame
+    t = np.radians(bend)
+    hip = np.zeros((n, 3))
+    knee = np.tile([0.0, 0.0, -0.4], (n, 1))
+    ankle = knee + 0.4 * np.stack([np.sin(t), np.zeros(n), -np.cos(t)], axis=1)
+    assert np.allclose(m.knee_flexion(hip, knee, ankle), bend, atol=1e-6)
+    free = np.stack([hip, knee, ankle], axis=1)
+    legs = [(0, 1, 2)]
+    assert m.knee_pop(free, free, legs) == pytest.approx(0.0, abs=1e-6)
+    locked = free.copy()  # the lock straightens the knee on frame 5 only: 50 -> 20 degrees
+    s = np.radians(20.0)
+    locked[5, 2] = knee[5] + 0.4 * np.array([np.sin(s), 0.0, -np.cos(s)])
+    # steps 4->5 (-20) and 5->6 (+40) differ from the capture's (+10) by 30 degrees
+    assert m.knee_pop(locked, free, legs) == pytest.approx(30.0, abs=1e-4)
+    # frames 4 and 5 not neighbours (a track gap): only the step 5->6 is counted, as big
+    gap = np.array([0, 1, 2, 3, 4, 15, 16, 17, 18, 19])
+    assert m.knee_pop(locked, free, legs, gap) == pytest.approx(30.0, abs=1e-4)

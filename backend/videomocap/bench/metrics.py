@@ -173,6 +173,31 @@ def foot_sliding(pred_feet: np.ndarray, gt_feet: np.ndarray, fps: float = 30.0,
     return float(pred_step[both].mean() * 1000)
 
 
+def knee_flexion(hip: np.ndarray, knee: np.ndarray, ankle: np.ndarray) -> np.ndarray:
+    """(N,) knee flexion in degrees from (N, 3) joint positions: the angle between thigh
+    (hip -> knee) and shin (knee -> ankle), 0 for a straight leg."""
+    thigh, shin = knee - hip, ankle - knee
+    cos = np.sum(thigh * shin, axis=-1) / np.maximum(
+        np.linalg.norm(thigh, axis=-1) * np.linalg.norm(shin, axis=-1), 1e-12)
+    return np.degrees(np.arccos(np.clip(cos, -1.0, 1.0)))
+
+
+def knee_pop(locked: np.ndarray, free: np.ndarray, legs, frames: np.ndarray | None = None) -> float:
+    """Largest per-frame knee-flexion step (degrees) that the foot lock adds to the capture's:
+    max over frames and legs of |step of the locked knee - step of the free knee|, on joints
+    (N, J, 3) of the same frames; ``legs`` lists (hip, knee, ankle) joint indices per leg. A knee
+    that snaps when a foot is pinned or released shows here; the capture's own fast bends (a
+    runner's knee turns 20-30 degrees a frame at 30 fps) do not."""
+    worst = 0.0
+    for hip, knee, ankle in legs:
+        a = knee_flexion(locked[:, hip], locked[:, knee], locked[:, ankle])
+        b = knee_flexion(free[:, hip], free[:, knee], free[:, ankle])
+        d = np.abs(_differences(a[:, None], 1, frames) - _differences(b[:, None], 1, frames))
+        if len(d):
+            worst = max(worst, float(d.max()))
+    return worst
+
+
 def foot_sliding_still(pred_feet: np.ndarray, gt_feet: np.ndarray, threshold: float = 0.01,
                        frames: np.ndarray | None = None) -> float:
     """The bench's FS before the contact labels (kept for comparison): mean displacement of the
