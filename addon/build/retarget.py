@@ -533,41 +533,37 @@ def _solve_through_constraints(target, frames, plan, mapping, scene) -> dict:
 
     deps_memo: dict[str, frozenset] = {}
 
-    def deps(b: str) -> frozenset:
-        """Mapped bones whose pose the evaluated pose of ``b`` depends on (``b`` included)."""
-        if b in deps_memo:
-            return deps_memo[b]
-        deps_memo[b] = frozenset()  # cycles (should not happen) end here
-        out = {b} if b in mapped else set()
-        parent = bones[b].parent
-        if parent is not None:
-            out |= deps(parent.name)
+    def driven_by(b: str) -> list[str]:
+        """The rig's bones that ``b``'s acting constraints take as targets."""
+        out = []
         for c in active.get(b, []):
             sub = getattr(c, "subtarget", "") if getattr(c, "target", None) == target else ""
             if sub and sub in bones:
-                out |= deps(sub)
+                out.append(sub)
             for t in getattr(c, "targets", []):  # Armature constraints
                 if t.target == target and t.subtarget in bones:
-                    out |= deps(t.subtarget)
-        deps_memo[b] = frozenset(out)
-        return deps_memo[b]
+                    out.append(t.subtarget)
+        return out
 
-    def deps_up_to(b: str, top: str) -> frozenset:
-        """Like ``deps`` for the chain from ``b`` up to the mapped ancestor ``top``, whose own
-        dependencies are left out: what moves ``b`` other than ``top`` itself."""
-        if b == top:
-            return frozenset({top})
+    def deps(b: str, top: str | None = None) -> frozenset:
+        """Mapped bones whose pose the evaluated pose of ``b`` depends on (``b`` included). With
+        ``top`` (a mapped ancestor of ``b``), the chain from ``b`` up to ``top`` only, ``top``'s
+        own dependencies left out: what moves ``b`` other than ``top`` itself."""
+        if top is not None:
+            if b == top:
+                return frozenset({top})
+        elif b in deps_memo:
+            return deps_memo[b]
+        else:
+            deps_memo[b] = frozenset()  # cycles (should not happen) end here
         out = {b} if b in mapped else set()
         parent = bones[b].parent
         if parent is not None:
-            out |= deps_up_to(parent.name, top)
-        for c in active.get(b, []):
-            sub = getattr(c, "subtarget", "") if getattr(c, "target", None) == target else ""
-            if sub and sub in bones:
-                out |= deps(sub)
-            for t in getattr(c, "targets", []):  # Armature constraints
-                if t.target == target and t.subtarget in bones:
-                    out |= deps(t.subtarget)
+            out |= deps(parent.name, top)
+        for sub in driven_by(b):
+            out |= deps(sub)
+        if top is None:
+            deps_memo[b] = frozenset(out)
         return frozenset(out)
 
     def nearest_mapped(b: str) -> str | None:
@@ -589,7 +585,7 @@ def _solve_through_constraints(target, frames, plan, mapping, scene) -> dict:
         p, a = parent_of[n], nearest_mapped(n)
         if p is None:
             kind[n] = "const"
-        elif deps(p) <= ({a} if a else set()) or (a is not None and deps_up_to(p, a) <= {a}):
+        elif deps(p) <= ({a} if a else set()) or (a is not None and deps(p, a) <= {a}):
             # moved by ``a`` alone (a bone hanging on a mapped FK control, say): a fixed offset
             # from it, whatever moves ``a``
             kind[n] = "rigid"
