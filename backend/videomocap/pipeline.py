@@ -272,7 +272,7 @@ def capture(video: str | os.PathLike, output: str | os.PathLike,
                                                 markers=True)
         feet = np.stack([markers[name] for name in CONTACT_NAMES], axis=1)
         transl, joints, contact = ground_person(transl, joints, feet, info.fps, track.frame_ids,
-                                                cam_t[track.frame_ids])
+                                                cam_t[track.frame_ids], track.keypoints2d)
         people.append(PersonMotion(
             person_id=track.track_id,
             frame_ids=track.frame_ids,

@@ -10,7 +10,7 @@ from videomocap import motion_file
 from videomocap.bench.evaluate import load_ground_truth, score_person
 from videomocap.skeleton import CONTACT_NAMES
 
-from ..conftest import SAMPLE_GT
+from ..conftest import SAMPLE, SAMPLE_GT
 
 
 @pytest.fixture(scope="module")
@@ -67,3 +67,32 @@ def test_head_is_upright_like_the_walker_in_the_video(capture):
     head_up = rot[:, JOINT_INDEX["head"]] @ np.array([0.0, 1.0, 0.0])  # body-frame up of the head
     tilt = np.degrees(np.arccos(np.clip(head_up[:, 2], -1, 1)))
     assert np.median(tilt) < 20, np.median(tilt)
+
+
+def test_feet_out_of_the_picture_are_never_planted(capture, tmp_path):
+    """The sample cropped to its top 55 % (the walker from the hips up, legs below the edge): the
+    landmark model still places legs and feet, but no contact is claimed for them, where the
+    full picture has the feet planted on a good share of the frames."""
+    import cv2
+
+    from videomocap.pipeline import capture as run_capture
+
+    src = cv2.VideoCapture(str(SAMPLE))
+    fps = src.get(cv2.CAP_PROP_FPS)
+    ok, frame = src.read()
+    keep = int(frame.shape[0] * 0.55)
+    path = tmp_path / "hips_up.mp4"
+    out = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps,
+                          (frame.shape[1], keep))
+    for _ in range(90):
+        out.write(frame[:keep])
+        ok, frame = src.read()
+    out.release()
+    src.release()
+    cropped = run_capture(path, tmp_path / "hips_up.mocap.npz")
+    assert len(cropped.people) == 1
+    person = cropped.people[0]
+    assert person.keypoints2d[:, 27:, 2].mean() < 0.1  # the feet are guesses there
+    assert (person.contact < 0.5).all()
+    full = capture[0].people[0]
+    assert (full.contact[:90] > 0.5).any(axis=1).mean() > 0.4

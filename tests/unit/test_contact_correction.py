@@ -135,3 +135,25 @@ def test_correction_costs_well_under_a_millisecond_per_frame():
     correct_contacts(soles, contact, FPS, frame_ids=np.arange(3000), rays=root + noise)
     per_frame = (time.perf_counter() - t0) / 3000
     assert per_frame < 2e-4, per_frame
+
+
+def test_feet_the_picture_does_not_show_are_never_planted():
+    """The same noisy walk with its landmarks: feet seen, the contacts are found as above; the
+    feet below the frame's edge (confidence 0.02, as for somebody framed from the hips up), no
+    contact is claimed and the root keeps its own motion."""
+    root, soles, planted = walk()
+    camera = np.array([0.0, -6.0, 1.5])
+    noise = depth_noise(root, camera)
+    noisy_root, noisy_soles = root + noise, soles + noise[:, None]
+    frames = np.arange(len(root))
+    cams = np.repeat(camera[None], len(root), 0)
+    kp = np.zeros((len(root), 33, 3))
+    kp[..., 2] = 0.95
+    _, _, seen = ground_person(noisy_root, noisy_root[:, None].copy(), noisy_soles, FPS, frames,
+                               cams, kp)
+    assert ((seen > 0.5) == planted).mean() > 0.85
+    kp[:, 25:, 2] = 0.02  # knees down out of the picture
+    new_root, _, unseen = ground_person(noisy_root, noisy_root[:, None].copy(), noisy_soles, FPS,
+                                        frames, cams, kp)
+    assert (unseen < 0.5).all()
+    np.testing.assert_allclose(new_root[:, :2], noisy_root[:, :2], atol=1e-3)

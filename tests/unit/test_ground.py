@@ -85,3 +85,22 @@ def test_contacts_discount_depth_wobble_along_the_camera_ray():
     assert (foot_contacts(along, fps) > 0.5).mean() < 0.5  # without rays: looks like moving
     assert (foot_contacts(along, fps, rays=rays) > 0.5).all()
     assert (foot_contacts(across, fps, rays=rays) > 0.5).mean() < 0.5
+
+
+def test_foot_visibility_follows_the_landmarks_confidence_smoothly():
+    from videomocap.world.ground import foot_visibility
+
+    n = 60
+    kp = np.zeros((n, 33, 3))
+    kp[..., 2] = 0.9
+    kp[30:, 31, 2] = 0.02  # the left foot's tip leaves the picture at frame 30
+    kp[10, 29, 2] = kp[10, 27, 2] = 0.0  # one frame's left heel dropout
+    vis = foot_visibility(kp, 30.0)
+    assert vis.shape == (n, 4)
+    assert (vis[:, 2:] == 1.0).all()  # right foot seen throughout
+    assert vis[10, 0] > 0.9  # a one-frame dropout is smoothed over
+    assert (vis[:25, 1] == 1.0).all() and (vis[36:, 1] == 0.0).all()
+    assert np.all(np.diff(vis[:, 1]) <= 0)  # fades out, no jump back
+    # frames across a gap are not averaged together
+    ids = np.r_[np.arange(30), np.arange(100, 130)]
+    assert (foot_visibility(kp, 30.0, ids)[:30, 1] == 1.0).all()
