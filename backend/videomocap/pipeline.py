@@ -159,6 +159,7 @@ def capture(video: str | os.PathLike, output: str | os.PathLike,
     step = max(1, total // 100)
 
     current: dict = {}  # the frame being detected (one at a time, never the whole video)
+    cuts: list[int] = []  # frames where a new shot begins (edited clips)
     # per frame: (P, D) colours sampled at each person's body parts (futures while detecting)
     appearance: list = []
     # camera motion from the background, fed the same decoded frames (people masked by their boxes)
@@ -198,7 +199,7 @@ def capture(video: str | os.PathLike, output: str | os.PathLike,
     try:
         detections = detect_people(frames(), info.fps,
                                     max_people=_people_per_frame(settings.max_people),
-                                    progress=on_frame, revised=on_revised)
+                                    progress=on_frame, revised=on_revised, cuts=cuts)
         t1 = time.perf_counter()
         while camera_pending:
             camera_pending.popleft().result()
@@ -216,7 +217,7 @@ def capture(video: str | os.PathLike, output: str | os.PathLike,
 
     t0 = time.perf_counter()
     tracks = track_people(detections, info.fps, max_people=settings.max_people,
-                          appearance=appearance, fill_seconds=0.5)
+                          appearance=appearance, fill_seconds=0.5, cuts=cuts)
     timings["track"] = time.perf_counter() - t0
     report({"stage": "track", "done": 1, "total": 1})
     if not tracks:
@@ -307,6 +308,7 @@ def capture(video: str | os.PathLike, output: str | os.PathLike,
             "frames_processed": n_frames_read,
             "frame_range": [settings.start, end],
             "ground": world.method,
+            "shot_cuts": [int(c) for c in cuts],
             "camera": {"static": camera.static, "translation": camera.translation,
                        "focal_px": round(float(camera.K[0, 0]), 1),
                        "focal_estimated": camera.focal_estimated,

@@ -96,3 +96,27 @@ def test_feet_out_of_the_picture_are_never_planted(capture, tmp_path):
     assert (person.contact < 0.5).all()
     full = capture[0].people[0]
     assert (full.contact[:90] > 0.5).any(axis=1).mean() > 0.4
+
+
+def test_people_are_not_followed_across_a_cut(tmp_path):
+    """An edited clip: 40 frames of the sample, then a cut to the same scene mirrored (the walker
+    now where the wall was). The capture finds the cut and gives each shot its own person; the
+    walker is not followed from one shot into the other."""
+    import cv2
+
+    from videomocap.pipeline import capture as run_capture
+
+    src = cv2.VideoCapture(str(SAMPLE))
+    fps = src.get(cv2.CAP_PROP_FPS)
+    frames = [src.read()[1] for _ in range(80)]
+    src.release()
+    path = tmp_path / "cut.mp4"
+    out = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps,
+                          (frames[0].shape[1], frames[0].shape[0]))
+    for k, frame in enumerate(frames):
+        out.write(frame if k < 40 else cv2.flip(frame, 1))
+    out.release()
+    motion = run_capture(path, tmp_path / "cut.mocap.npz")
+    assert motion.meta["shot_cuts"] == [40]
+    spans = sorted((int(p.frame_ids[0]), int(p.frame_ids[-1])) for p in motion.people)
+    assert len(spans) == 2 and spans[0][1] < 40 <= spans[1][0], spans

@@ -198,3 +198,15 @@ def test_one_jumping_turning_person_stays_one_track():
         frames.append(_frame(i, [[cx - w / 2, bottom - h, cx + w / 2, bottom]]))
     tracks = track_people(frames, 30.0)
     assert len(tracks) == 1 and len(tracks[0].frame_ids) == 120
+
+
+def test_no_track_goes_across_a_cut():
+    """The same two walkers, with a cut at frame 30: four tracks, each within one shot (a
+    person can look alike in the next shot, their track still ends at the cut)."""
+    frames = [_frame(i, [[100 + 3 * i, 100, 160 + 3 * i, 300], [500 - 2 * i, 120, 560 - 2 * i, 320]])
+              for i in range(60)]
+    whole = track_people(frames, fps=30.0)
+    assert len(whole) == 2
+    tracks = track_people(frames, fps=30.0, cuts=[30])
+    assert sorted((int(t.frame_ids[0]), int(t.frame_ids[-1])) for t in tracks) == [
+        (0, 29), (0, 29), (30, 59), (30, 59)]

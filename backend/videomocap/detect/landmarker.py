@@ -811,6 +811,7 @@ def detect_people(
     max_people: int = 4,
     progress: Callable[[int, FrameDetections], None] | None = None,
     revised: Callable[[int, np.ndarray, FrameDetections], None] | None = None,
+    cuts: list | None = None,
     **detector_kwargs,
 ) -> list[FrameDetections]:
     """Run a video-mode :class:`PoseDetector` over ``(frame_index, rgb)`` pairs.
@@ -821,15 +822,27 @@ def detect_people(
     (:meth:`PoseDetector.trace_back`); a frame's detections that gain somebody that way are
     replaced in the returned list, and ``revised(position, rgb, detections)`` is called with the
     new ones. Frames are only kept as references, so their arrays must not be reused.
+
+    At a hard cut between shots (:class:`..video.cuts.CutDetector`) everyone followed is
+    forgotten and nobody is followed back across it; the frame numbers where shots begin are
+    appended to ``cuts`` if a list is given.
     """
+    from ..video.cuts import CutDetector
+
     if not (fps and math.isfinite(fps) and fps > 0):
         raise ValueError(f"fps must be positive, not {fps!r}")
     out: list[FrameDetections] = []
     last = None
     recent: deque = deque()  # (position in out, frame, ms) of the last frames, newest last
     keep = max(1, int(round(_TRACE_BACK_SECONDS * fps)))
+    shots = CutDetector(fps)
     with PoseDetector(max_people=max_people, mode="video", **detector_kwargs) as det:
         for index, frame in frames:
+            if shots.add(frame):  # a new shot: its people are new, and not followed back
+                det.reset()
+                recent.clear()
+                if cuts is not None:
+                    cuts.append(int(index))
             ts = int(round(index * 1000.0 / fps))
             if last is not None and ts <= last:
                 ts = last + 1

@@ -223,6 +223,7 @@ def track_people(
     appearance: list | None = None,
     fill_seconds: float = 0.0,
     settings: TrackerSettings | None = None,
+    cuts=(),
 ) -> list[PersonTrack]:
     """Link per-frame detections (a list of FrameDetections) into person tracks.
 
@@ -230,7 +231,7 @@ def track_people(
     frame's detections). Tracks shorter than ``min_seconds`` are dropped; gaps up to
     ``fill_seconds`` are interpolated; ``max_people`` keeps the most present ones. Returned tracks
     are ordered by id (ids count from 1 in order of first appearance). ``gate`` (legacy) scales
-    the location gate.
+    the location gate. ``cuts``: frame numbers where a new shot begins; no track goes across one.
     """
     cfg = settings or TrackerSettings()
     cfg = TrackerSettings(**{**cfg.__dict__, "memory_seconds": memory_seconds})
@@ -241,9 +242,13 @@ def track_people(
     done: list[_Live] = []
     next_id = 1
     confirm_frames = max(2, int(round(cfg.confirm_seconds * fps)))
+    cuts = set(int(c) for c in cuts)
     for k, det in enumerate(detections):
         f = det.frame_index
         t = f / fps
+        if f in cuts:  # a new shot: everybody's track ends here
+            done.extend(tr for tr in live if tr.confirmed)
+            live = []
         still = []
         for tr in live:
             limit = cfg.memory_seconds if tr.confirmed else cfg.tentative_memory_seconds
