@@ -205,3 +205,38 @@ def test_a_large_correction_is_released_more_slowly():
     phases = cp.contact_phases(np.arange(n), _contact(n, left_heel=[(10, 29)]), j, 30.0)
     _, w, _ = cp.lock_targets(np.arange(n), j, phases, 30.0, "left", ramp_seconds=0.1)
     assert np.count_nonzero((w > 0) & (w < 1)) > 2 * 3  # longer than the two 3-frame ramps
+
+
+def test_handing_back_a_nearly_straight_pinned_leg_never_snaps_the_knee():
+    """The pin holds the leg nearly straight while the captured knee bends more and more; when
+    the phase ends and the ramp hands the foot back, the knee bend the target asks for changes
+    by at most 6 degrees a frame more than the captured knee's (without the easing: a 20-degree
+    step on the first frame after the pin)."""
+    n = 60
+    j = _joints(n)
+    hip, knee, ankle, ball = cp.LEG_JOINTS["left"]
+    # a rigid captured leg (thigh 0.40, shin 0.42) whose knee bends 2 degrees a frame from frame 10
+    bend_true = np.radians(10.0 + 2.0 * np.clip(np.arange(n) - 10, 0, None))
+    j[:, knee] = j[:, hip] + 0.40 * np.stack([np.zeros(n), -np.sin(0.5 * bend_true),
+                                              -np.cos(0.5 * bend_true)], 1)
+    j[:, ankle] = j[:, knee] + 0.42 * np.stack([np.zeros(n), np.sin(0.5 * bend_true),
+                                                -np.cos(0.5 * bend_true)], 1)
+    j[:, ball] = j[:, ankle] + (0.0, -0.12, -0.06)
+    reach = 0.82
+    phases = cp.contact_phases(np.arange(n), _contact(n, left_toe=[(5, 28)]), j, 30.0, reach=[reach, reach])
+
+    def bend(targets):
+        thigh = np.linalg.norm(j[0, knee] - j[0, hip])
+        shin = np.linalg.norm(j[0, ankle] - j[0, knee])
+        return np.degrees(cp._knee_bend(np.linalg.norm(targets - j[:, hip], axis=1), thigh, shin))
+
+    eased, _, _ = cp.lock_targets(np.arange(n), j, phases, 30.0, "left", reach=reach)
+    raw, _, _ = cp.lock_targets(np.arange(n), j, phases, 30.0, "left", reach=reach,
+                                max_knee_step=None)
+    last = max(p.last for p in phases if p.side == "left")
+    free = bend(j[:, ankle])
+    extra = lambda t: np.abs(np.diff(bend(t)) - np.diff(free))[last:]  # from the phase's end on
+    assert extra(raw).max() > 10.0  # what the easing is for
+    assert extra(eased).max() <= 6.0 + 1e-6
+    inside = np.arange(n) <= last
+    np.testing.assert_allclose(eased[inside & (np.arange(n) >= 5)], raw[inside & (np.arange(n) >= 5)])
