@@ -27,7 +27,9 @@ def place_people(fits: list, frames: list[np.ndarray], raw: CameraMotion,
     world = fit_world_frame(placed, fps)
     if camera.static or tracker is None:
         return placed, world, camera
-    moved = add_ground_translation(tracker, raw, up=world.R[2], height=float(world.t[2]))
+    # each frame against the one 0.1 s before it (a few frames of parallax, the floor in view)
+    moved = add_ground_translation(tracker, raw, up=world.R[2], height=float(world.t[2]),
+                                   lag=max(1, int(round(0.1 * fps))))
     if moved.translation == "none":
         return placed, world, camera
     camera = moved.smoothed(fps)
