@@ -516,9 +516,11 @@ def add_ground_translation(estimator: CameraMotionEstimator, motion: CameraMotio
             c[f] = c[f - 1]
             continue
         X = c[k] + lam[ok, None] * d[ok]
-        # rotation only (from the keyframe's centre): for a camera that only turns, this already
-        # explains the points whatever their depth, so a translation must do clearly better
-        _, _, err0 = pose_from_ground_points(X, b[ok], K, motion.R[f], c[k], iterations=0)
+        # rotation only (the reference's centre, both frames' rotations as the rotation-only
+        # estimate has them): for a camera that only turns, this already explains the points
+        # whatever their depth, so a translation must do clearly better
+        X0 = c[k] + lam[ok, None] * (_bearings(a[ok], K) @ motion.R[k].T)
+        _, _, err0 = pose_from_ground_points(X0, b[ok], K, motion.R[f], c[k], iterations=0)
         Rf, cf, err = pose_from_ground_points(X, b[ok], K, R[f], c[f - 1])
         good = err < 2.0
         if good.sum() < min_points or not np.all(np.isfinite(cf)):
