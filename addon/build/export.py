@@ -143,7 +143,8 @@ def _rotate_rig(arm, meshes, rot: Matrix) -> None:
 
 def _limit_influences(mesh, limit: int) -> None:
     """At most ``limit`` bones per vertex on the mesh copy ``mesh`` (its own data: shared data is
-    copied first), heaviest weights kept and rescaled (:func:`..core.export_presets.limit_influences`)."""
+    copied first), heaviest weights kept and rescaled
+    (:func:`..core.export_presets.limit_influences`)."""
     me = mesh.data
     entries = [(v.index, g.group, g.weight) for v in me.vertices for g in v.groups]
     if not entries:
@@ -184,7 +185,8 @@ def export_copies(armatures, length_scale: float = 1.0, scene=None, axes=None,
     collection, carrying the scene objects' (and actions') names; yields ``{armature: (copy,
     [mesh copies])}``. ``length_scale`` multiplies every length; ``axes`` = (forward, up) turns
     the rest pose so the armature's own space has those axes (for writers without an axis option);
-    ``max_influences`` limits the bones per vertex of the mesh copies (the scene's meshes keep theirs).
+    ``max_influences`` limits the bones per vertex of the mesh copies (the scene's meshes keep
+    theirs).
     Everything is removed and every name restored on exit, also on errors."""
     scene = scene or bpy.context.scene
     root = bpy.data.collections.new("videomocap export")

@@ -521,8 +521,9 @@ def _solve_through_constraints(target, frames, plan, mapping, scene) -> dict:
     the shin), it moves rigidly with ``A``: its offset from ``A`` is measured once on the rig at
     rest. Otherwise the parent is read back through the depsgraph on every frame, after the bones
     it depends on were keyed: one pass per level of such dependencies (2 for Rigify's human rig,
-    the spine's pivot and then the arms' parents; each pass costs about 5 ms a frame there). The pose targets are the plan's
-    (``plan["pose"]``): each bone turns as planned; its head goes where its parents put it.
+    the spine's pivot and then the arms' parents; each pass costs about 5 ms a frame there). The
+    pose targets are the plan's (``plan["pose"]``): each bone turns as planned; its head goes
+    where its parents put it.
     """
     names = list(plan["names"])
     pose = plan["pose"]  # (F, B, 4, 4) armature space

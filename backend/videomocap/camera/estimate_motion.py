@@ -507,7 +507,8 @@ def add_ground_translation(estimator: CameraMotionEstimator, motion: CameraMotio
         if lag is not None:
             k = max(0, f - lag)
         a, b = estimator._common(k, f)
-        d = _bearings(a, K) @ R[k].T  # keyframe rays in the reference frame
+        rays = _bearings(a, K)
+        d = rays @ R[k].T  # keyframe rays in the reference frame
         down = d @ n_up
         ok = down < -np.sin(np.radians(2.0))
         lam = np.where(ok, (-height - c[k] @ n_up) / np.where(ok, down, -1.0), np.inf)
@@ -519,7 +520,7 @@ def add_ground_translation(estimator: CameraMotionEstimator, motion: CameraMotio
         # rotation only (the reference's centre, both frames' rotations as the rotation-only
         # estimate has them): for a camera that only turns, this already explains the points
         # whatever their depth, so a translation must do clearly better
-        X0 = c[k] + lam[ok, None] * (_bearings(a[ok], K) @ motion.R[k].T)
+        X0 = c[k] + lam[ok, None] * (rays[ok] @ motion.R[k].T)
         _, _, err0 = pose_from_ground_points(X0, b[ok], K, motion.R[f], c[k], iterations=0)
         Rf, cf, err = pose_from_ground_points(X, b[ok], K, R[f], c[f - 1])
         good = err < 2.0

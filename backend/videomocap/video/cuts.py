@@ -7,13 +7,14 @@ next shot) would join two shots' people into one track, or give one person two t
 Each frame is shrunk to a 64x36 grey thumbnail (OpenCV, area averaging) less its mean (so a
 change of exposure or a flickering light is no cut), and its mean absolute difference from the
 previous one (grey levels, 0-255) is compared with the differences of the last second (a cut
-needs at least three frames of the shot before it). A cut is a difference both large in itself (> ``floor``) and many times the recent
-median (> ``ratio`` x): a pan or a handheld shake changes every frame a lot, a cut changes one
-frame far more than its neighbours. Measured: on the bench's 20 renders (static, handheld, dolly,
-pans), the shipped sample and vtest.avi the largest difference is 4.4 and the largest ratio 3.8;
-a cut between two views of the sample scene gives 16.2, ratio 32. A cut in the middle of a fast
-pan (a difference of 4 or more on every frame) can stay under the ratio and go unnoticed. Gradual transitions (dissolves)
-are not cuts here; a camera flash may count as one (its tracks then restart).
+needs at least three frames of the shot before it). A cut is a difference both large in itself
+(> ``floor``) and many times the recent median (> ``ratio`` x): a pan or a handheld shake
+changes every frame a lot, a cut changes one frame far more than its neighbours. Measured: on
+the bench's 20 renders (static, handheld, dolly, pans), the shipped sample and vtest.avi the
+largest difference is 4.4 and the largest ratio 3.8; a cut between two views of the sample
+scene gives 16.2, ratio 32. A cut in the middle of a fast pan (a difference of 4 or more on
+every frame) can stay under the ratio and go unnoticed. Gradual transitions (dissolves) are not
+cuts here; a camera flash may count as one (its tracks then restart).
 """
 
 from __future__ import annotations
