@@ -168,3 +168,22 @@ def test_knee_flexion_and_the_pop_the_lock_adds():
     # frames 4 and 5 not neighbours (a track gap): only the step 5->6 is counted, as big
     gap = np.array([0, 1, 2, 3, 4, 15, 16, 17, 18, 19])
     assert m.knee_pop(locked, free, legs, gap) == pytest.approx(30.0, abs=1e-4)
+
+
+def test_overlay_error_sees_depth_that_mpjpe_forgives():
+    """A body moved along the camera ray (farther and so smaller in the picture) keeps its MPJPE
+    at 0 after pelvis alignment but no longer lines up with the picture; moved 10 cm across at
+    5 m (about 10 px through a 500 px lens) it is off by about 10 px over its picture height."""
+    rng = np.random.default_rng(0)
+    true = rng.normal(scale=0.05, size=(5, 17, 3))
+    true[..., 1] += np.linspace(-0.9, 0.9, 17)  # a column 1.8 m tall
+    true[..., 2] += 5.0
+    K = np.repeat(np.array([[500.0, 0, 320], [0, 500.0, 240], [0, 0, 1]])[None], 5, axis=0)
+    assert m.overlay_error(true, K, true, K) == 0.0
+    uv = true @ K[0].T
+    height = np.ptp(uv[..., 1] / uv[..., 2], axis=1).mean()  # about 180 px
+    across = m.overlay_error(true + np.array([0.1, 0.0, 0.0]), K, true, K)
+    assert across == pytest.approx(100.0 * 10.0 / height, rel=0.05)
+    farther = true + true[:, :1] * 0.2  # 20 % farther along the pelvis ray
+    assert m.mpjpe(farther, true) < 1e-9
+    assert m.overlay_error(farther, K, true, K) > 3.0

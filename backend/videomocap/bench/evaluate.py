@@ -60,6 +60,8 @@ def score_person(person, gt: dict, motion, person_index: int = 0) -> dict:
     return {
         "frames": int(len(frames)),
         "MPJPE": metrics.mpjpe(pred_cam, true_cam, pelvis),
+        "2D %": metrics.overlay_error(pred_cam, np.asarray(motion.K, np.float64)[frames],
+                                      true_cam, gt["K"][frames].astype(np.float64)),
         "PA-MPJPE": metrics.pa_mpjpe(pred_cam, true_cam),
         "Accel": metrics.accel_error(pred_cam, true_cam, fps, frames),
         "W-MPJPE100": metrics.w_mpjpe(pred, true),

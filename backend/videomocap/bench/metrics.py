@@ -214,6 +214,26 @@ def foot_sliding_still(pred_feet: np.ndarray, gt_feet: np.ndarray, threshold: fl
     return float(pred_step[still].mean() * 1000)
 
 
+def overlay_error(pred: np.ndarray, pred_K: np.ndarray, true: np.ndarray,
+                  true_K: np.ndarray) -> float:
+    """How well the capture lines up with the video: the mean picture distance between each
+    joint as the capture's camera sees it and as the true camera sees the truth, in percent of
+    the height the true joints span in the picture on that frame. ``pred`` and ``true`` are
+    camera-frame joints (N, J, 3) of each side's own camera, ``pred_K`` and ``true_K`` their
+    intrinsics (N, 3, 3). Root-aligned metrics (MPJPE) forgive a body placed at the wrong depth
+    or size; an animator matching the result against the footage in the camera view does not."""
+    def pixels(x, K):
+        uv = np.einsum("nij,nkj->nki", K, x)
+        return uv[..., :2] / np.maximum(uv[..., 2:], 1e-6)
+
+    a, b = pixels(pred, pred_K), pixels(true, true_K)
+    height = np.ptp(b[..., 1], axis=1)
+    ok = (height > 1.0) & np.all(true[..., 2] > 0.1, axis=1) & np.all(pred[..., 2] > 0.1, axis=1)
+    if not ok.any():
+        return float("nan")
+    return float(100.0 * np.mean(np.linalg.norm(a[ok] - b[ok], axis=-1).mean(1) / height[ok]))
+
+
 def pair_distance_error(pred_a: np.ndarray, pred_b: np.ndarray, true_a: np.ndarray,
                         true_b: np.ndarray, tolerance: float = 0.1) -> tuple[float, float]:
     """Two people's horizontal (x, y) pelvis-to-pelvis distance, predicted vs true, over the

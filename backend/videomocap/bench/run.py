@@ -201,7 +201,7 @@ def score_scene(spec: SceneSpec, video: Path, gt_path: Path) -> dict:
               "people_found": len(motion.people), "frames": n_frames,
               "fps": n_frames / seconds, "IDF1": track["IDF1"], "IDSW": track["IDSW"],
               "MOTA": track["MOTA"]}
-    keys = ("MPJPE", "PA-MPJPE", "Accel", "W-MPJPE100", "WA-MPJPE100", "RTE%", "Jitter", "FS",
+    keys = ("MPJPE", "PA-MPJPE", "2D %", "Accel", "W-MPJPE100", "WA-MPJPE100", "RTE%", "Jitter", "FS",
             "FS locked", "knee pop", "contact agree %")
     for k in keys:
         vals = [r[k] for r in rows if np.isfinite(r[k])]
@@ -217,7 +217,7 @@ def score_scene(spec: SceneSpec, video: Path, gt_path: Path) -> dict:
 #: columns whose scene and summary rows give the worst value, not the mean
 WORST_OF = ("knee pop",)
 
-COLUMNS = ("scene", "camera", "people_found", "frames", "MPJPE", "PA-MPJPE", "Accel",
+COLUMNS = ("scene", "camera", "people_found", "frames", "MPJPE", "PA-MPJPE", "2D %", "Accel",
            "W-MPJPE100", "WA-MPJPE100", "RTE%", "Jitter", "FS", "FS locked", "knee pop",
            "contact agree %",
            "IDF1", "IDSW", "MOTA", "pair dist err %", "pair dist ok %", "fps")
@@ -366,7 +366,11 @@ Each scene is rendered by `videomocap.bench.scene` from real mocap (files in `sh
 onto a MakeHuman body (Blender Workbench, 640x480, 30 fps), captured by `videomocap capture` with
 default settings, and scored against the renderer's ground truth with the metrics of DESIGN §6
 (`backend/videomocap/bench/metrics.py`). MPJPE, PA-MPJPE and Accel are computed in each side's own
-camera frame after pelvis alignment; W/WA-MPJPE100, RTE, Jitter and FS on world joints. Millimetres,
+camera frame after pelvis alignment; W/WA-MPJPE100, RTE, Jitter and FS on world joints. "2D %" is
+how well the result lines up with the video: the mean picture distance between each joint seen
+through the capture's camera and the truth seen through the true camera, in percent of the height
+the true joints span in the picture (root-aligned MPJPE forgives a body at the wrong depth; the
+camera view does not; the skeletons' different joint placement alone gives a few percent). Millimetres,
 m/s² (Accel), 10 m/s³ (Jitter), percent of path length (RTE). "FS locked" is foot sliding of the
 joints Blender evaluates with the contact-driven foot lock on (what `videomocap blend` builds); the
 other columns score the motion file. FS is the mean per-frame displacement (mm) of the ankle and

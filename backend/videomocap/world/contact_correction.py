@@ -150,7 +150,7 @@ def correct_contacts(points: np.ndarray, contact: np.ndarray, fps: float,
 
 def ground_person(transl: np.ndarray, joints: np.ndarray, soles: np.ndarray, fps: float,
                   frame_ids: np.ndarray, camera_centres: np.ndarray | None = None,
-                  keypoints2d: np.ndarray | None = None):
+                  keypoints2d: np.ndarray | None = None, contact: np.ndarray | None = None):
     """Contacts and contact-corrected world motion of one person (the pipeline's world step).
 
     Args:
@@ -159,17 +159,21 @@ def ground_person(transl: np.ndarray, joints: np.ndarray, soles: np.ndarray, fps
         camera_centres: (N, 3) world camera centre on each of those frames, if known;
         keypoints2d: (N, 33, 3) the person's landmarks, if given: a contact point the picture
             does not show (:func:`..world.ground.foot_visibility`) is not taken as planted.
+        contact: (N, 4) contact probabilities to use as they are (the pipeline's second pass,
+            after the refit, keeps the first pass's); None finds them.
 
     Returns:
         (transl, joints, contact) with the root offsets applied to pelvis and joints, and
         contact (N, 4) probabilities from :func:`..world.ground.foot_contacts` (computed before
-        the correction: the correction stops planted feet, which would only confirm them).
+        the correction: the correction stops planted feet, which would only confirm them), or
+        the given ones.
     """
     from .ground import foot_contacts, foot_visibility
 
     rays = None if camera_centres is None else np.asarray(transl) - np.asarray(camera_centres)
-    contact = foot_contacts(soles, fps, frame_ids, rays=rays)
-    if keypoints2d is not None:  # feet out of the picture are guesses: never planted
-        contact = contact * foot_visibility(keypoints2d, fps, frame_ids)
+    if contact is None:
+        contact = foot_contacts(soles, fps, frame_ids, rays=rays)
+        if keypoints2d is not None:  # feet out of the picture are guesses: never planted
+            contact = contact * foot_visibility(keypoints2d, fps, frame_ids)
     offset = correct_contacts(soles, contact, fps, frame_ids=frame_ids, rays=rays)
     return transl + offset, joints + offset[:, None], contact
