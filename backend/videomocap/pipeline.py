@@ -262,12 +262,12 @@ def capture(video: str | os.PathLike, output: str | os.PathLike,
 
     t0 = time.perf_counter()
 
-    def to_world(fits, contacts=None):
+    def to_world(fits, contacts=None, used=None):
         # bodies into the first frame's camera (through the camera's motion), then gravity and
         # ground
         placed, world, cam = place_people([f for _, _, f in fits],
                                           [t.frame_ids - settings.start for t, _, _ in fits],
-                                          camera, camera_tracker, info.fps)
+                                          camera, camera_tracker, info.fps, used)
         cam_R, cam_t = camera_poses(cam, world.R, world.t, settings.start, info.frame_count)
         people = []
         for k, ((track, targets, _), fit) in enumerate(zip(fits, placed)):
@@ -321,7 +321,8 @@ def capture(video: str | os.PathLike, output: str | os.PathLike,
         # the contacts stay those of the first pass: found again on the refit motion (whose
         # planted feet are still) they grew, and the foot lock pinned feet the truth had lifted
         # (bench: frames locked while the true foot moves 10 -> 19 %)
-        people, world, camera_used, cam_R, cam_t = to_world(fits, [p.contact for p in people])
+        people, world, camera_used, cam_R, cam_t = to_world(fits, [p.contact for p in people],
+                                                            camera_used)
         timings["world"] += time.perf_counter() - t0
     camera = camera_used
     report({"stage": "world", "done": 1, "total": 1})
