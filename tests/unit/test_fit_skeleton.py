@@ -147,8 +147,8 @@ def test_refit_holds_planted_soles_still_on_the_floor():
     R, c = camera()
     targets, K, _, _ = observe(orient, pose, transl, bones, R, c, noise_m=0.04, seed=3)
     once = fit_skeleton(targets, bones, K)
-    planted = PlantedSoles(np.repeat(down[None], n, 0), np.repeat(R[None], n, 0), np.repeat(c[None], n, 0),
-                           np.ones(n - 1, dtype=bool))
+    planted = PlantedSoles(np.repeat(down[None], n, 0), np.repeat(R[None], n, 0),
+                           np.repeat(c[None], n, 0), np.ones(n - 1, dtype=bool))
     again = fit_people([targets], [bones], K,
                        FitSettings(iterations=120, weight_floor=3.0, weight_planted=3.0),
                        start=[once], planted=[planted])[0]

@@ -201,8 +201,8 @@ def score_scene(spec: SceneSpec, video: Path, gt_path: Path) -> dict:
               "people_found": len(motion.people), "frames": n_frames,
               "fps": n_frames / seconds, "IDF1": track["IDF1"], "IDSW": track["IDSW"],
               "MOTA": track["MOTA"]}
-    keys = ("MPJPE", "PA-MPJPE", "2D %", "Accel", "W-MPJPE100", "WA-MPJPE100", "RTE%", "Jitter", "FS",
-            "FS locked", "knee pop", "contact agree %")
+    keys = ("MPJPE", "PA-MPJPE", "2D %", "Accel", "W-MPJPE100", "WA-MPJPE100", "RTE%", "Jitter",
+            "FS", "FS locked", "knee pop", "contact agree %")
     for k in keys:
         vals = [r[k] for r in rows if np.isfinite(r[k])]
         worst = k in WORST_OF  # a limit that holds for everybody, not on average
@@ -370,7 +370,8 @@ camera frame after pelvis alignment; W/WA-MPJPE100, RTE, Jitter and FS on world 
 how well the result lines up with the video: the mean picture distance between each joint seen
 through the capture's camera and the truth seen through the true camera, in percent of the height
 the true joints span in the picture (root-aligned MPJPE forgives a body at the wrong depth; the
-camera view does not; the skeletons' different joint placement alone gives a few percent). Millimetres,
+camera view does not; the skeletons' different joint placement alone gives a few percent).
+Millimetres,
 m/s² (Accel), 10 m/s³ (Jitter), percent of path length (RTE). "FS locked" is foot sliding of the
 joints Blender evaluates with the contact-driven foot lock on (what `videomocap blend` builds); the
 other columns score the motion file. FS is the mean per-frame displacement (mm) of the ankle and

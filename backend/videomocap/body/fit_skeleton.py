@@ -33,7 +33,8 @@ import numpy as np
 
 from ..rotations import kabsch, matrix_to_axis_angle, rotation_between
 from ..skeleton import (
-    CONTACT_NAMES, JOINT_INDEX, MARKERS, NUM_JOINTS, PARENTS, marker_offsets, offsets_from_bone_lengths,
+    CONTACT_NAMES, JOINT_INDEX, MARKERS, NUM_JOINTS, PARENTS, marker_offsets,
+    offsets_from_bone_lengths,
 )
 from .landmark_map import POINT_NAMES, TARGET_NAMES, TARGET_POINTS, Targets
 
