@@ -269,16 +269,18 @@ def capture(video: str | os.PathLike, output: str | os.PathLike,
                                           [t.frame_ids - settings.start for t, _, _ in fits],
                                           camera, camera_tracker, info.fps, used)
         cam_R, cam_t = camera_poses(cam, world.R, world.t, settings.start, info.frame_count)
-        people = []
+        people, yaws = [], []
         for k, ((track, targets, _), fit) in enumerate(zip(fits, placed)):
             orient = matrix_to_axis_angle(world.R @ axis_angle_to_matrix(fit.global_orient))
             transl = world.points(fit.transl)
+            yaw = None
             if cam.static:
                 # walking people face where they go (world/facing.py); only where the camera
                 # stood still: on the bench's pans the path's heading was the worse of the two
                 # (skip-pan W-MPJPE100 184 -> 221, speed-change-pan 263 -> 317 with it)
-                orient = turn_about_vertical(
-                    orient, travel_heading_correction(orient, transl, info.fps, track.frame_ids))
+                yaw = travel_heading_correction(orient, transl, info.fps, track.frame_ids)
+                orient = turn_about_vertical(orient, yaw)
+            yaws.append(yaw)
             joints, _, markers = forward_kinematics(orient, fit.body_pose, transl,
                                                     fit.bone_lengths, markers=True)
             feet = np.stack([markers[name] for name in CONTACT_NAMES], axis=1)
@@ -300,16 +302,18 @@ def capture(video: str | os.PathLike, output: str | os.PathLike,
                 confidence=np.mean(targets.confidence, axis=1),
                 frame_source=track.frame_source,
             ))
-        return people, world, cam, cam_R, cam_t
+        return people, world, cam, cam_R, cam_t, yaws
 
-    people, world, camera_used, cam_R, cam_t = to_world(fits)
+    people, world, camera_used, cam_R, cam_t, yaws = to_world(fits)
     timings["world"] = time.perf_counter() - t0
     if settings.refit_iterations > 0:
         # refit with the floor and the contacts just found: planted feet on the floor and still
         t0 = time.perf_counter()
+        # (the soles held still as they will be once the world step has turned the body to face
+        # its travel)
         planted = [PlantedSoles(person.contact, cam_R[track.frame_ids], cam_t[track.frame_ids],
-                                np.diff(track.frame_ids) == 1)
-                   for (track, _, _), person in zip(fits, people)]
+                                np.diff(track.frame_ids) == 1, yaw)
+                   for (track, _, _), person, yaw in zip(fits, people, yaws)]
         refit = fit_people([t for _, t, _ in fits], [f.bone_lengths for _, _, f in fits], K,
                            FitSettings(iterations=settings.refit_iterations, weight_floor=3.0,
                                        weight_planted=3.0),
@@ -321,8 +325,8 @@ def capture(video: str | os.PathLike, output: str | os.PathLike,
         # the contacts stay those of the first pass: found again on the refit motion (whose
         # planted feet are still) they grew, and the foot lock pinned feet the truth had lifted
         # (bench: frames locked while the true foot moves 10 -> 19 %)
-        people, world, camera_used, cam_R, cam_t = to_world(fits, [p.contact for p in people],
-                                                            camera_used)
+        people, world, camera_used, cam_R, cam_t, yaws = to_world(
+            fits, [p.contact for p in people], camera_used)
         timings["world"] += time.perf_counter() - t0
     camera = camera_used
     report({"stage": "world", "done": 1, "total": 1})

@@ -13,14 +13,15 @@ from .synthetic import camera, observe, walker
 
 def _planted(n, R, c, seed=1):
     """Contacts of n frames seen by a camera that turns and moves a little from frame to frame,
-    with a gap after frame 6."""
+    with a gap after frame 6, of a body the world step turns about the vertical."""
     rng = np.random.default_rng(seed)
     turn = sk.forward_kinematics(rng.normal(scale=0.05, size=(n, 3)), np.zeros((n, 23, 3)),
                                  np.zeros((n, 3)), sk.TEMPLATE_BONE_LENGTHS)[1][:, 0]
     linked = np.ones(n - 1, dtype=bool)
     linked[6] = False
     return PlantedSoles(rng.uniform(0.0, 1.0, size=(n, 4)), turn @ R,
-                        c + rng.normal(scale=0.05, size=(n, 3)), linked)
+                        c + rng.normal(scale=0.05, size=(n, 3)), linked,
+                        rng.normal(scale=0.3, size=n))
 
 
 def _objective(n=9, seed=0, planted=False):
@@ -40,8 +41,7 @@ def _objective(n=9, seed=0, planted=False):
     settings = FitSettings(weight_floor=3.0, weight_planted=5.0) if planted else FitSettings()
     contact = None
     if planted:
-        terms = _planted(n, R, c).terms()
-        contact = {**terms, "step": terms["step"]}
+        contact = _planted(n, R, c).terms()
     obj = _Objective(np.repeat(bones[None], n, 0), K, targets.points2d, targets.points3d,
                      targets.confidence, inside, settings, contact)
     return obj, np.ascontiguousarray(rot.transpose(1, 0, 2)), initial_translation(targets, K), bones

@@ -74,15 +74,25 @@ class PlantedSoles:
     cam_R: np.ndarray  # (N, 3, 3) world-from-camera rotation (world z up, the floor at z = 0)
     cam_t: np.ndarray  # (N, 3) camera centre in the world
     linked: np.ndarray  # (N - 1,) bool: frame i + 1 directly follows frame i
+    #: (N,) radians: the turn about the vertical through the pelvis that the world step gives
+    #: the fitted body (``world.facing``); the soles are held still as they will be after it
+    yaw: np.ndarray | None = None
 
     def terms(self) -> dict:
         """Arrays of the objective: the floor plane in each camera frame (normal . X = offset),
-        and the weight of each step (both ends planted, frames linked)."""
+        the weight of each step (both ends planted, frames linked), and the world position of a
+        camera-frame point X of a body whose pelvis is at P: turn (X - P) + R P + t."""
         w = np.asarray(self.weight, np.float64)
         step = np.minimum(w[:-1], w[1:]) * np.asarray(self.linked, np.float64)[:, None]
-        return {"weight": w, "normal": np.asarray(self.cam_R, np.float64)[:, 2, :],
-                "offset": -np.asarray(self.cam_t, np.float64)[:, 2], "R": self.cam_R,
-                "t": self.cam_t, "step": step}
+        R = np.asarray(self.cam_R, np.float64)
+        turn = R
+        if self.yaw is not None:
+            c, s = np.cos(self.yaw), np.sin(self.yaw)
+            rz = np.zeros((len(c), 3, 3))
+            rz[:, 0, 0], rz[:, 0, 1], rz[:, 1, 0], rz[:, 1, 1], rz[:, 2, 2] = c, -s, s, c, 1.0
+            turn = rz @ R
+        return {"weight": w, "normal": R[:, 2, :], "offset": -np.asarray(self.cam_t)[:, 2],
+                "R": R, "turn": turn, "t": np.asarray(self.cam_t, np.float64), "step": step}
 
 
 @dataclass
@@ -450,7 +460,9 @@ class _Objective:
             wk = c["weight"].T  # (4, N)
             floor = float((wk * r * r).sum()) / n
             g_s = (2 * st.weight_floor / n) * (wk * r)[..., None] * c["normal"][None]
-            Xw = np.einsum("nij,knj->kni", c["R"], X) + c["t"][None]
+            P = pts[0]  # the pelvis
+            Xw = (np.einsum("nij,knj->kni", c["turn"], X - P[None])
+                  + (np.einsum("nij,nj->ni", c["R"], P) + c["t"])[None])
             D = Xw[:, 1:] - Xw[:, :-1]
             cc = c["step"].T  # (4, N - 1)
             still = float((cc[..., None] * D * D).sum()) / n
@@ -458,8 +470,11 @@ class _Objective:
             gXw = np.zeros_like(Xw)
             gXw[:, 1:] += gD
             gXw[:, :-1] -= gD
-            g_s += np.einsum("nji,knj->kni", c["R"], gXw)
+            g_s += np.einsum("nji,knj->kni", c["turn"], gXw)
             g_pts[_SOLES] += g_s
+            g_sum = gXw.sum(0)
+            g_pts[0] += (np.einsum("nji,nj->ni", c["R"], g_sum)
+                         - np.einsum("nji,nj->ni", c["turn"], g_sum))
 
         # smoothness: joint and marker accelerations inside each person's frames
         smooth = 0.0
@@ -559,7 +574,7 @@ def fit_people(
     if planted is not None:
         terms = [p.terms() for p in planted]
         contact = {k: np.concatenate([c[k] for c in terms]).astype(np.float64)
-                   for k in ("weight", "normal", "offset", "R", "t")}
+                   for k in ("weight", "normal", "offset", "R", "turn", "t")}
         # steps within one person (the last frame of each person links to nobody)
         contact["step"] = np.concatenate([np.r_[c["step"], np.zeros((1, 4))] for c in terms])[:-1]
     objective = _Objective(frame_bones, K, points2d, points3d, confidence, inside, settings,
