@@ -1,6 +1,7 @@
 """Run the capture stages in order and report progress.
 
-decode -> detect -> track -> fit body -> refine in time -> world grounding + contact -> motion file
+decode -> detect -> track -> fit body -> refine in time -> world grounding + contact
+       -> refit with the floor and the contacts -> refine -> world grounding -> motion file
 
 Each stage is a function over plain data (see the stage folders); this module only wires them
 together, times them, checks the input early, and turns "nothing to capture" into a CaptureError.
@@ -308,9 +309,8 @@ def capture(video: str | os.PathLike, output: str | os.PathLike,
     timings["world"] = time.perf_counter() - t0
     if settings.refit_iterations > 0:
         # refit with the floor and the contacts just found: planted feet on the floor and still
+        # (as they will be once the world step has turned the body to face its travel)
         t0 = time.perf_counter()
-        # (the soles held still as they will be once the world step has turned the body to face
-        # its travel)
         planted = [PlantedSoles(person.contact, cam_R[track.frame_ids], cam_t[track.frame_ids],
                                 np.diff(track.frame_ids) == 1, yaw)
                    for (track, _, _), person, yaw in zip(fits, people, yaws)]
