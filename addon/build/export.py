@@ -151,13 +151,13 @@ def _limit_influences(mesh, limit: int) -> None:
         return
     vertex, group, weight = (np.array(c) for c in zip(*entries))
     keep, new = presets.limit_influences(vertex, group, weight, limit)
-    cut = np.unique(vertex[~keep])
+    dropped = ~keep
+    cut = np.unique(vertex[dropped])
     if len(cut) == 0:
         return
     if me.users > 1:
         mesh.data = me = me.copy()
     groups = {vg.index: vg for vg in mesh.vertex_groups}
-    dropped = ~keep
     for gi in np.unique(group[dropped]):
         groups[int(gi)].remove(vertex[dropped & (group == gi)].tolist())
     changed = np.isin(vertex, cut) & keep

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..rotations import kabsch, matrix_to_axis_angle, rotation_between
+from ..rotations import axis_angle_to_matrix, kabsch, matrix_to_axis_angle, rotation_between
 from ..skeleton import (
     CONTACT_NAMES, JOINT_INDEX, MARKERS, NUM_JOINTS, PARENTS, marker_offsets,
     offsets_from_bone_lengths,
@@ -86,11 +86,8 @@ class PlantedSoles:
         step = np.minimum(w[:-1], w[1:]) * np.asarray(self.linked, np.float64)[:, None]
         R = np.asarray(self.cam_R, np.float64)
         turn = R
-        if self.yaw is not None:
-            c, s = np.cos(self.yaw), np.sin(self.yaw)
-            rz = np.zeros((len(c), 3, 3))
-            rz[:, 0, 0], rz[:, 0, 1], rz[:, 1, 0], rz[:, 1, 1], rz[:, 2, 2] = c, -s, s, c, 1.0
-            turn = rz @ R
+        if self.yaw is not None:  # about world z, as world.facing.turn_about_vertical turns
+            turn = axis_angle_to_matrix(np.asarray(self.yaw, np.float64)[:, None] * [0, 0, 1]) @ R
         return {"weight": w, "normal": R[:, 2, :], "offset": -np.asarray(self.cam_t)[:, 2],
                 "R": R, "turn": turn, "t": np.asarray(self.cam_t, np.float64), "step": step}
 

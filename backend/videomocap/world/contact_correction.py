@@ -37,6 +37,8 @@ import numpy as np
 from scipy.linalg import solveh_banded
 from scipy.ndimage import maximum_filter1d
 
+from .ground import breaks_of
+
 # foot points in CONTACT_NAMES order -> (heel, toe) per side
 _SIDES = ((0, 1), (2, 3))
 
@@ -102,9 +104,7 @@ def correct_contacts(points: np.ndarray, contact: np.ndarray, fps: float,
         if n:
             offset[:, 2] = max(0.0, -float(soles[..., 2].min()))
         return offset
-    breaks = np.zeros(n, dtype=bool)  # breaks[i]: frame i does not follow frame i-1
-    if frame_ids is not None:
-        breaks[1:] = np.diff(np.asarray(frame_ids)) != 1
+    breaks = breaks_of(frame_ids, n)  # breaks[i]: frame i does not follow frame i-1
     # contact weight of each step: both ends must be in contact
     c_step = np.minimum(contact[:-1], contact[1:])  # (N-1, 4)
     c_step[breaks[1:]] = 0.0

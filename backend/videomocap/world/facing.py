@@ -21,7 +21,7 @@ import numpy as np
 from scipy.ndimage import gaussian_filter1d
 
 from ..rotations import axis_angle_to_matrix, matrix_to_axis_angle
-from .ground import runs_of
+from .ground import breaks_of, runs_of
 
 
 def _heading(v: np.ndarray) -> np.ndarray:
@@ -68,9 +68,7 @@ def travel_heading_correction(global_orient: np.ndarray, transl: np.ndarray, fps
     if n < 3:
         return np.zeros(n)
     xy = np.asarray(transl, np.float64)[:, :2]
-    breaks = np.zeros(n, dtype=bool)
-    if frame_ids is not None:
-        breaks[1:] = np.diff(np.asarray(frame_ids)) != 1
+    breaks = breaks_of(frame_ids, n)
     velocity = np.zeros((n, 2))
     for run in runs_of(breaks):
         if run.stop - run.start > 1:
@@ -95,7 +93,5 @@ def travel_heading_correction(global_orient: np.ndarray, transl: np.ndarray, fps
 
 def turn_about_vertical(global_orient: np.ndarray, yaw: np.ndarray) -> np.ndarray:
     """(N, 3) axis-angle: each frame's body turned by ``yaw`` (radians) about world z."""
-    c, s = np.cos(yaw), np.sin(yaw)
-    rz = np.zeros((len(yaw), 3, 3))
-    rz[:, 0, 0], rz[:, 0, 1], rz[:, 1, 0], rz[:, 1, 1], rz[:, 2, 2] = c, -s, s, c, 1.0
+    rz = axis_angle_to_matrix(np.asarray(yaw, np.float64)[:, None] * [0.0, 0.0, 1.0])
     return matrix_to_axis_angle(rz @ axis_angle_to_matrix(np.asarray(global_orient, np.float64)))

@@ -89,6 +89,14 @@ def fit_world_frame(fits: list, fps: float, min_spread: float = 0.3) -> WorldFra
     return WorldFrame(R=R, t=t, method=method)
 
 
+def breaks_of(frame_ids, n: int) -> np.ndarray:
+    """(n,) bool: frame i does not follow frame i-1 in ``frame_ids`` (None: all contiguous)."""
+    breaks = np.zeros(n, dtype=bool)
+    if frame_ids is not None and n:
+        breaks[1:] = np.diff(np.asarray(frame_ids)) != 1
+    return breaks
+
+
 def runs_of(breaks: np.ndarray) -> list[slice]:
     """Contiguous runs of frames: ``breaks[i]`` means frame i does not follow frame i-1."""
     starts = np.flatnonzero(np.r_[True, breaks[1:]])
@@ -150,9 +158,7 @@ def foot_contacts(feet_world: np.ndarray, fps: float, frame_ids: np.ndarray | No
     n = len(feet)
     if n == 0:
         return np.zeros((0, 4), np.float32)
-    breaks = np.zeros(n, dtype=bool)
-    if frame_ids is not None:
-        breaks[1:] = np.diff(np.asarray(frame_ids)) != 1
+    breaks = breaks_of(frame_ids, n)
     vel = np.zeros(feet.shape[:2])
     local_ground = np.zeros(n)
     sigma = max(0.5, smooth_seconds * fps)
@@ -206,9 +212,7 @@ def foot_visibility(keypoints2d: np.ndarray, fps: float, frame_ids: np.ndarray |
     kp = np.asarray(keypoints2d, dtype=np.float64)
     n = len(kp)
     conf = np.stack([kp[:, list(idx), 2].max(axis=1) for idx in _SEEN_BY], axis=1)
-    breaks = np.zeros(n, dtype=bool)
-    if frame_ids is not None and n:
-        breaks[1:] = np.diff(np.asarray(frame_ids)) != 1
+    breaks = breaks_of(frame_ids, n)
     size = max(1, int(round(seconds * fps)))
     for run in runs_of(breaks):
         conf[run] = uniform_filter1d(conf[run], size, axis=0, mode="nearest")
