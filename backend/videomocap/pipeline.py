@@ -141,6 +141,7 @@ def capture(video: str | os.PathLike, output: str | os.PathLike,
     from .body.landmark_map import estimate_bone_lengths, targets_from_landmarks
     from .camera import CameraMotionEstimator, camera_poses, place_people
     from .detect import detect_people
+    from .detect.foot_motion import measure_foot_motion
     from .temporal.smooth import smooth_landmarks
     from .track.appearance import describe_appearance
     from .track.left_right import correct_left_right
@@ -246,6 +247,14 @@ def capture(video: str | os.PathLike, output: str | os.PathLike,
     K = camera.K
     # the landmark model's mirror-image mistakes (back taken for front, left for right) undone
     tracks = [correct_left_right(track, info.fps, K, camera.static) for track in tracks]
+    # how fast each foot moves in the picture: the video read once more, two frames at a time,
+    # on a thread beside the fit (decoding and optical flow release the GIL); the world step
+    # waits for it
+    feet_thread = ThreadPoolExecutor(1, thread_name_prefix="feet")
+    foot_speed_future = feet_thread.submit(measure_foot_motion,
+                                           read_frames(video, settings.start, end), tracks,
+                                           not camera.static)
+    feet_thread.shutdown(wait=False)
     prepared = []
     for track in tracks:
         conf = track.keypoints2d[..., 2]
@@ -261,6 +270,9 @@ def capture(video: str | os.PathLike, output: str | os.PathLike,
     report({"stage": "fit", "done": 1, "total": 1})
     timings["fit+smooth"] = time.perf_counter() - t0
 
+    t0 = time.perf_counter()
+    foot_speed = foot_speed_future.result()
+    timings["feet"] = time.perf_counter() - t0  # the part the fit did not hide
     t0 = time.perf_counter()
 
     def to_world(fits, contacts=None, used=None):
@@ -288,7 +300,8 @@ def capture(video: str | os.PathLike, output: str | os.PathLike,
             transl, joints, contact = ground_person(transl, joints, feet, info.fps,
                                                     track.frame_ids, cam_t[track.frame_ids],
                                                     track.keypoints2d,
-                                                    None if contacts is None else contacts[k])
+                                                    None if contacts is None else contacts[k],
+                                                    foot_speed[k])
             people.append(PersonMotion(
                 person_id=track.track_id,
                 frame_ids=track.frame_ids,

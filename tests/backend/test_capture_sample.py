@@ -120,3 +120,23 @@ def test_people_are_not_followed_across_a_cut(tmp_path):
     assert motion.meta["shot_cuts"] == [40]
     spans = sorted((int(p.frame_ids[0]), int(p.frame_ids[-1])) for p in motion.people)
     assert len(spans) == 2 and spans[0][1] < 40 <= spans[1][0], spans
+
+
+def test_the_picture_tells_planted_feet_from_moving_ones(capture):
+    """The flow measured at the captured person's feet in the real video: lower where the ground
+    truth has a foot planted than where it moves, for nearly every pair of such frames."""
+    from videomocap.detect.foot_motion import measure_foot_motion
+    from videomocap.video import read_frames
+
+    motion, gt = capture
+    person = motion.people[0]
+    speed = measure_foot_motion(read_frames(SAMPLE, 0, None), [person], relative=False)[0]
+    assert np.isfinite(speed).mean() > 0.95
+    planted = gt["contact"][person.frame_ids] > 0.5
+    for k, name in enumerate(CONTACT_NAMES):
+        seen = np.isfinite(speed[:, k])
+        on, off = speed[seen & planted[:, k], k], speed[seen & ~planted[:, k], k]
+        # the share of (planted, moving) frame pairs the measure orders right (the ROC area)
+        area = (on[:, None] < off[None, :]).mean()
+        assert area > 0.85, (name, area)
+        assert np.median(on) * motion.fps < 0.1, name  # planted: under 0.1 heights a second

@@ -104,3 +104,25 @@ def test_foot_visibility_follows_the_landmarks_confidence_smoothly():
     # frames across a gap are not averaged together
     ids = np.r_[np.arange(30), np.arange(100, 130)]
     assert (foot_visibility(kp, 30.0, ids)[:30, 1] == 1.0).all()
+
+
+def test_contacts_weigh_what_the_picture_shows_of_each_foot():
+    """Feet whose captured world speed is near the step (0.6 and 0.8 m/s, against 0.7): the
+    picture's own measure of each foot (person-heights per frame) tips them, planted where the
+    picture shows the foot still and lifted where it shows it moving; unmeasured frames (NaN)
+    keep the world speed's verdict."""
+    fps, n = 30.0, 40
+    feet = np.zeros((n, 4, 3))
+    speeds = np.array([0.6, 0.6, 0.8, 0.8])  # m/s, each point along x
+    feet[..., 0] = np.arange(n)[:, None] / fps * speeds[None]
+    still = np.zeros((n, 4))
+    moving = np.full((n, 4), 0.05)  # 1.5 heights a second: a swing
+    mid = slice(5, -5)  # the clip's ends read slower (the path is smoothed up to its ends)
+    alone = foot_contacts(feet, fps) > 0.5
+    assert alone[mid, :2].all() and not alone[mid, 2:].any()
+    seen_still = foot_contacts(feet, fps, image_speed=still) > 0.5
+    assert seen_still.all()
+    seen_moving = foot_contacts(feet, fps, image_speed=moving) > 0.5
+    assert not seen_moving[mid].any()
+    unmeasured = foot_contacts(feet, fps, image_speed=np.full((n, 4), np.nan)) > 0.5
+    assert np.array_equal(unmeasured, alone)

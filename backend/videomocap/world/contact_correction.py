@@ -150,7 +150,8 @@ def correct_contacts(points: np.ndarray, contact: np.ndarray, fps: float,
 
 def ground_person(transl: np.ndarray, joints: np.ndarray, soles: np.ndarray, fps: float,
                   frame_ids: np.ndarray, camera_centres: np.ndarray | None = None,
-                  keypoints2d: np.ndarray | None = None, contact: np.ndarray | None = None):
+                  keypoints2d: np.ndarray | None = None, contact: np.ndarray | None = None,
+                  image_speed: np.ndarray | None = None):
     """Contacts and contact-corrected world motion of one person (the pipeline's world step).
 
     Args:
@@ -161,6 +162,9 @@ def ground_person(transl: np.ndarray, joints: np.ndarray, soles: np.ndarray, fps
             does not show (:func:`..world.ground.foot_visibility`) is not taken as planted.
         contact: (N, 4) contact probabilities to use as they are (the pipeline's second pass,
             after the refit, keeps the first pass's); None finds them.
+        image_speed: (N, 4) how fast each contact point moves in the picture, person-heights per
+            frame (:func:`..detect.foot_motion.measure_foot_motion`, NaN where unmeasured): when
+            given, it decides whether a foot is still where it was measured.
 
     Returns:
         (transl, joints, contact) with the root offsets applied to pelvis and joints, and
@@ -172,7 +176,7 @@ def ground_person(transl: np.ndarray, joints: np.ndarray, soles: np.ndarray, fps
 
     rays = None if camera_centres is None else np.asarray(transl) - np.asarray(camera_centres)
     if contact is None:
-        contact = foot_contacts(soles, fps, frame_ids, rays=rays)
+        contact = foot_contacts(soles, fps, frame_ids, rays=rays, image_speed=image_speed)
         if keypoints2d is not None:  # feet out of the picture are guesses: never planted
             contact = contact * foot_visibility(keypoints2d, fps, frame_ids)
     offset = correct_contacts(soles, contact, fps, frame_ids=frame_ids, rays=rays)
