@@ -500,12 +500,10 @@ def add_ground_translation(estimator: CameraMotionEstimator, motion: CameraMotio
     used = 0
     err_rotation, err_moved = [], []  # per frame: median pixel error without / with translation
     for f in range(1, n):
-        k = keys[f]
-        if k == f:
+        k = keys[f] if lag is None else max(0, f - lag)
+        if k == f:  # a keyframe is its own reference: nothing to fit it against
             c[f] = c[f - 1]
             continue
-        if lag is not None:
-            k = max(0, f - lag)
         a, b = estimator._common(k, f)
         rays = _bearings(a, K)
         d = rays @ R[k].T  # keyframe rays in the reference frame
