@@ -1,3 +1,5 @@
+import warnings
+
 import numpy as np
 
 from videomocap.body.fit_skeleton import CameraFrameFit
@@ -126,3 +128,6 @@ def test_contacts_weigh_what_the_picture_shows_of_each_foot():
     assert not seen_moving[mid].any()
     unmeasured = foot_contacts(feet, fps, image_speed=np.full((n, 4), np.nan)) > 0.5
     assert np.array_equal(unmeasured, alone)
+    with warnings.catch_warnings():  # a foot flying across the picture: no overflow, no contact
+        warnings.simplefilter("error")
+        assert not (foot_contacts(feet, fps, image_speed=np.full((n, 4), 10.0)) > 0.5).any()

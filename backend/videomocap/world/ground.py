@@ -202,8 +202,8 @@ def foot_contacts(feet_world: np.ndarray, fps: float, frame_ids: np.ndarray | No
         # the picture's own evidence where it was measured: heights per second
         v_img = np.asarray(image_speed, dtype=np.float64) * fps
         seen = np.isfinite(v_img)
-        p_img = 1.0 / (1.0 + np.exp((np.where(seen, v_img, 0.0) - image_still)
-                                    / (0.2 * image_still)))
+        x = np.clip((np.where(seen, v_img, 0.0) - image_still) / (0.2 * image_still), -50, 50)
+        p_img = 1.0 / (1.0 + np.exp(x))  # a fast swing would overflow exp unclipped
         p_still = np.where(seen, IMAGE_MIX * p_img + (1 - IMAGE_MIX) * p_still, p_still)
     p = p_low * p_still
     min_len = max(1, int(round(min_seconds * fps)))
