@@ -191,6 +191,7 @@ def capture(video: str | os.PathLike, output: str | os.PathLike,
     # (OpenCV and numpy release the GIL), a few frames behind: they fill the time a core would
     # wait while this thread does its Python share of the detection. Results are taken in order,
     # so errors surface here; a frame revised later gets a newer sampling in its slot.
+    import threading
     from collections import deque
     from concurrent.futures import ThreadPoolExecutor
 
@@ -251,20 +252,26 @@ def capture(video: str | os.PathLike, output: str | os.PathLike,
     # on a thread beside the fit (decoding and optical flow release the GIL); the world step
     # waits for it
     feet_thread = ThreadPoolExecutor(1, thread_name_prefix="feet")
+    feet_stop = threading.Event()  # set if the fit fails: the thread stops reading at once
     foot_speed_future = feet_thread.submit(measure_foot_motion,
                                            read_frames(video, settings.start, end), tracks,
-                                           not camera.static)
+                                           not camera.static, feet_stop)
     feet_thread.shutdown(wait=False)
-    prepared = []
-    for track in tracks:
-        conf = track.keypoints2d[..., 2]
-        kp2d = track.keypoints2d.copy()
-        kp2d[..., :2] = smooth_landmarks(track.keypoints2d[..., :2], conf, info.fps)
-        kp3d = smooth_landmarks(track.keypoints3d, conf, info.fps)
-        prepared.append((targets_from_landmarks(kp2d, kp3d), estimate_bone_lengths(kp2d, kp3d)))
-    report({"stage": "fit", "done": 0, "total": 1})
-    raw_fits = fit_people([t for t, _ in prepared], [b for _, b in prepared], K,
-                          FitSettings(iterations=settings.fit_iterations))
+    try:
+        prepared = []
+        for track in tracks:
+            conf = track.keypoints2d[..., 2]
+            kp2d = track.keypoints2d.copy()
+            kp2d[..., :2] = smooth_landmarks(track.keypoints2d[..., :2], conf, info.fps)
+            kp3d = smooth_landmarks(track.keypoints3d, conf, info.fps)
+            prepared.append((targets_from_landmarks(kp2d, kp3d),
+                             estimate_bone_lengths(kp2d, kp3d)))
+        report({"stage": "fit", "done": 0, "total": 1})
+        raw_fits = fit_people([t for t, _ in prepared], [b for _, b in prepared], K,
+                              FitSettings(iterations=settings.fit_iterations))
+    except BaseException:
+        feet_stop.set()
+        raise
     fits = [(track, targets, _smoothed(fit, info.fps))
             for track, (targets, _), fit in zip(tracks, prepared, raw_fits)]
     report({"stage": "fit", "done": 1, "total": 1})

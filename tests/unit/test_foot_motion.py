@@ -82,3 +82,22 @@ def test_under_a_panning_camera_a_foot_on_the_floor_moves_with_the_floor():
     assert np.max(rel[:, 2]) < 0.005  # but not against the floor
     assert np.max(raw[:, 0]) < 0.01  # the other foot holds its pixel ...
     assert np.all(np.abs(rel[:, 0] - step) < 0.01)  # ... so it slides over the floor
+
+
+def test_a_stopped_measure_reads_no_further():
+    """The pipeline stops the measure when the fit beside it fails: it returns at once, reading
+    at most the frame in hand, and leaves everything unmeasured."""
+    import threading
+
+    frames, landmarks = _scene(np.full(8, 100.0))
+    read = []
+
+    def video():
+        for i, f in enumerate(frames):
+            read.append(i)
+            yield i, f
+
+    stop = threading.Event()
+    stop.set()
+    speed = measure_foot_motion(video(), [_Track(np.arange(8), landmarks)], False, stop)[0]
+    assert np.isnan(speed).all() and len(read) <= 1

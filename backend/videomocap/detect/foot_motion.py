@@ -42,7 +42,7 @@ def _flow(prev: np.ndarray, nxt: np.ndarray, points: np.ndarray) -> np.ndarray:
     return d
 
 
-def measure_foot_motion(frames, tracks, relative: bool) -> list[np.ndarray]:
+def measure_foot_motion(frames, tracks, relative: bool, stop=None) -> list[np.ndarray]:
     """Per track, (N, 4) image speed of its feet in person-heights per frame, in
     ``skeleton.CONTACT_NAMES`` order (left heel, left toe, right heel, right toe: each side's
     median over its three landmarks, given to both of its points).
@@ -52,6 +52,7 @@ def measure_foot_motion(frames, tracks, relative: bool) -> list[np.ndarray]:
             once more: only two frames are held at a time).
         tracks: the tracks (``frame_ids`` (N,) and ``keypoints2d`` (N, 33, 3) each).
         relative: measure against the floor just below each foot (a moving camera).
+        stop: a ``threading.Event``; once set, reading stops (what is left stays NaN).
     """
     import cv2
 
@@ -67,7 +68,7 @@ def measure_foot_motion(frames, tracks, relative: bool) -> list[np.ndarray]:
     prev_index, prev = None, None
     last = max(wanted)
     for index, rgb in frames:
-        if index > last + 1:
+        if index > last + 1 or (stop is not None and stop.is_set()):
             break
         gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
         jobs = wanted.get(prev_index) if prev_index == index - 1 else None
