@@ -114,6 +114,15 @@ def lens_intrinsics(video, info, focal_mm: float | None = None) -> tuple[np.ndar
     return (K, "default") if f is None else (_with_focal(K, f), "metadata")
 
 
+def _turned_view(camera, start: int) -> np.ndarray:
+    """(start + F, 3, 3) homographies taking each video frame's pixels into the first captured
+    frame's view, as the camera turned (``K R_f K^-1``; identity before ``start``)."""
+    K = np.asarray(camera.K, np.float64)
+    view = np.broadcast_to(np.eye(3), (start + len(camera.R), 3, 3)).copy()
+    view[start:] = K @ np.asarray(camera.R, np.float64) @ np.linalg.inv(K)
+    return view
+
+
 def choose_focal(camera, tracks, info, source: str, from_people: bool):
     """(camera, where its focal length came from): measured from the camera's rotation, else
     ``source`` (metadata / default); a static camera with the default may take the people's
@@ -233,7 +242,8 @@ def capture(video: str | os.PathLike, output: str | os.PathLike,
 
     t0 = time.perf_counter()
     tracks = track_people(detections, info.fps, max_people=settings.max_people,
-                          appearance=appearance, fill_seconds=0.5, cuts=cuts)
+                          appearance=appearance, fill_seconds=0.5, cuts=cuts,
+                          view=None if camera.static else _turned_view(camera, settings.start))
     timings["track"] = time.perf_counter() - t0
     report({"stage": "track", "done": 1, "total": 1})
     if not tracks:

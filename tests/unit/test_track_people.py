@@ -161,6 +161,30 @@ def test_gaps_filled_and_flagged():
     assert fill_gaps(tr, 0) is tr
 
 
+def test_filled_frames_follow_a_turning_camera():
+    # a person standing still in the world, hidden while the camera turns 6 degrees aside and
+    # back (a handheld sway): the gap's frames are filled where the turn put the person, not on
+    # the straight line between its ends
+    from videomocap.rotations import axis_angle_to_matrix
+
+    K = np.array([[500.0, 0, 320], [0, 500.0, 240], [0, 0, 1]])
+    i = np.arange(40)
+    angle = np.where((i >= 8) & (i <= 20), np.radians(6.0) * np.sin(np.pi * (i - 8) / 12), 0.0)
+    R = axis_angle_to_matrix(angle[:, None] * [0.0, 1.0, 0.0])  # reference camera <- camera f
+    body = np.array([[-0.3, -0.9, 4.0], [0.3, -0.9, 4.0], [0.3, 0.9, 4.0], [-0.3, 0.9, 4.0]])
+    cam = np.einsum("fji,pj->fpi", R, body)  # R_f^T X: the body seen from camera f
+    px = cam[..., :2] / cam[..., 2:] * 500.0 + [320, 240]
+    truth = np.concatenate([px.min(1), px.max(1)], axis=1)
+    frames = [_frame(k, [truth[k]]) for k in i if not 9 <= k < 20]
+    view = K @ R @ np.linalg.inv(K)
+    (tr,) = track_people(frames, 30.0, fill_seconds=0.5, view=view)
+    assert np.array_equal(np.flatnonzero(tr.filled), np.arange(9, 20))
+    assert np.abs(tr.boxes - truth).max() < 1.0
+    assert np.abs(tr.keypoints2d[:, 0, 0] - truth[:, [0, 2]].mean(1)).max() < 1.0
+    (flat,) = track_people(frames, 30.0, fill_seconds=0.5)  # interpolated in the picture
+    assert np.abs(flat.boxes - truth).max() > 40.0
+
+
 def test_describe_appearance_samples_body_part_colours():
     img = np.zeros((400, 300, 3), np.uint8)
     img[:200] = (200, 30, 30)  # red above y = 200 (torso)

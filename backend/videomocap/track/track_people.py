@@ -224,6 +224,7 @@ def track_people(
     fill_seconds: float = 0.0,
     settings: TrackerSettings | None = None,
     cuts=(),
+    view: np.ndarray | None = None,
 ) -> list[PersonTrack]:
     """Link per-frame detections (a list of FrameDetections) into person tracks.
 
@@ -232,6 +233,7 @@ def track_people(
     ``fill_seconds`` are interpolated; ``max_people`` keeps the most present ones. Returned tracks
     are ordered by id (ids count from 1 in order of first appearance). ``gate`` (legacy) scales
     the location gate. ``cuts``: frame numbers where a new shot begins; no track goes across one.
+    ``view``: how the camera turned (see :func:`fill_gaps`), so filled frames follow a pan.
     """
     cfg = settings or TrackerSettings()
     cfg = TrackerSettings(**{**cfg.__dict__, "memory_seconds": memory_seconds})
@@ -326,14 +328,22 @@ def track_people(
             boxes=np.stack([d.boxes[i] for d, i in tr.dets]).astype(np.float64),
             scores=scores,
             recovered=recovered,
-        ), max(0, int(round(fill_seconds * fps)))))
+        ), max(0, int(round(fill_seconds * fps))), view=view))
     return out
 
 
-def fill_gaps(track: PersonTrack, max_frames: int, confidence_scale: float = 0.5) -> PersonTrack:
+def fill_gaps(track: PersonTrack, max_frames: int, confidence_scale: float = 0.5,
+              view: np.ndarray | None = None) -> PersonTrack:
     """Fill gaps of at most ``max_frames`` missing frames by linear interpolation; filled frames
     are flagged (``track.filled``) and their confidences and scores scaled by
-    ``confidence_scale``."""
+    ``confidence_scale``.
+
+    ``view`` (F, 3, 3), indexed by frame number: homographies taking each frame's pixels into one
+    reference view (for a camera that turns, ``K R_f K^-1`` with ``R_f`` the reference camera
+    from camera f). Picture positions (landmarks, boxes) are then interpolated in that view and
+    brought back into each filled frame, so a person walking steadily stays under their box
+    while the camera pans; interpolated in the picture itself the box lags the pan by up to
+    half of it."""
     f = track.frame_ids
     if max_frames <= 0 or len(f) < 2:
         return track
@@ -348,16 +358,42 @@ def fill_gaps(track: PersonTrack, max_frames: int, confidence_scale: float = 0.5
                 frames.append(f[k] + j); src.append((k, k + 1)); w.append(j / (gaps[k] + 1))
     a = np.array([s[0] for s in src]); b = np.array([s[1] for s in src])
     w = np.array(w)
+    frames = np.array(frames, np.int64)
     filled = a != b
 
     def lerp(x):
         ww = w.reshape((-1,) + (1,) * (x.ndim - 1))
         return (1 - ww) * x[a] + ww * x[b]
 
+    def lerp_pixels(points):  # (N, P, 2) picture positions, through the reference view
+        if view is None:
+            return lerp(points)
+        inside = np.clip(f, 0, len(view) - 1)
+        ref = _warp(view[inside], points)
+        back = np.linalg.inv(view[np.clip(frames, 0, len(view) - 1)])
+        out = _warp(back, lerp(ref))
+        out[~filled] = points[a[~filled]]
+        return out
+
     kp2 = lerp(track.keypoints2d)
+    kp2[..., :2] = lerp_pixels(track.keypoints2d[..., :2])
     kp2[filled, :, 2] = np.minimum(track.keypoints2d[a[filled], :, 2],
                                    track.keypoints2d[b[filled], :, 2]) * confidence_scale
+    boxes = lerp(track.boxes)
+    if view is not None:
+        x0, y0, x1, y1 = track.boxes.T
+        corners = np.stack([np.stack(c, -1) for c in ((x0, y0), (x1, y0), (x1, y1), (x0, y1))],
+                           axis=1)
+        moved = lerp_pixels(corners)
+        boxes = np.concatenate([moved.min(axis=1), moved.max(axis=1)], axis=1)
+        boxes[~filled] = track.boxes[a[~filled]]
     scores = lerp(track.scores)
     scores[filled] *= confidence_scale
-    return PersonTrack(track.track_id, np.array(frames, np.int64), kp2, lerp(track.keypoints3d),
-                       lerp(track.boxes), scores, filled, track.recovered[a] & ~filled)
+    return PersonTrack(track.track_id, frames, kp2, lerp(track.keypoints3d),
+                       boxes, scores, filled, track.recovered[a] & ~filled)
+
+
+def _warp(H: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """(N, P, 2) pixels moved by per-row homographies H (N, 3, 3)."""
+    p = np.einsum("nij,npj->npi", H[:, :, :2], points) + H[:, None, :, 2]
+    return p[..., :2] / p[..., 2:3]
