@@ -346,14 +346,19 @@ def capture(video: str | os.PathLike, output: str | os.PathLike,
         # starts from the smoothed first fit, so it asks less smoothness of its own: weight 3
         # rather than the first fit's 10 gave (bench, 12 scenes) PA-MPJPE 74.7 -> 73.3 mm,
         # W-MPJPE100 247.6 -> 237.7, WA-MPJPE100 116.4 -> 114.2, FS 8.89 -> 8.76, for Accel
-        # 6.27 -> 6.49 m/s^2 and Jitter 5.2 -> 6.8 (weight 5: PA 73.8, W 241.5, Accel 6.36)
+        # 6.27 -> 6.49 m/s^2 and Jitter 5.2 -> 6.8 (weight 5: PA 73.8, W 241.5, Accel 6.36).
+        # It also leans less on the landmark model's 3D landmarks (weight 0.4 against 1), which
+        # the first fit has taken in already and which keep the legs from taking up the step:
+        # MPJPE 108.2 -> 106.6, PA 73.0 -> 72.7, Accel 6.45 -> 6.26, FS 8.66 -> 8.07, FS
+        # locked 5.43 -> 5.05, W 233.5 -> 235.1 (0.3: W 238.5; 0.5: FS locked 5.14)
         t0 = time.perf_counter()
         planted = [PlantedSoles(person.contact, cam_R[track.frame_ids], cam_t[track.frame_ids],
                                 np.diff(track.frame_ids) == 1, yaw)
                    for (track, _, _), person, yaw in zip(fits, people, yaws)]
         refit = fit_people([t for _, t, _ in fits], [f.bone_lengths for _, _, f in fits], K,
                            FitSettings(iterations=settings.refit_iterations, weight_floor=3.0,
-                                       weight_planted=3.0, weight_smooth=3.0),
+                                       weight_planted=3.0, weight_smooth=3.0,
+                                       weight_3d=0.4),
                            start=[f for _, _, f in fits], planted=planted)
         fits = [(track, targets, _smoothed(fit, info.fps))
                 for (track, targets, _), fit in zip(fits, refit)]
