@@ -292,7 +292,9 @@ def lock_targets(frame_ids, joints, phases: list[ContactPhase], fps: float, side
     pin was released, at 0.995 15.5): in contact
     the foot turns about its (pinned) ball instead (the heel rises), which the returned turn
     (axis-angle, world frame, to be applied on top of the animated foot rotation) describes;
-    elsewhere the target is pulled towards the hip.
+    in the first half of a run (landing: the captured heel is still coming down) the pinned
+    ankle is held straight above its pin instead; elsewhere the target is pulled towards the
+    hip.
 
     ``max_knee_step`` (degrees; None: off): outside the phases, the targets are eased so that the
     knee bend they ask for changes by at most this much more per frame than the captured knee's
@@ -335,17 +337,35 @@ def lock_targets(frame_ids, joints, phases: list[ContactPhase], fps: float, side
     limit = None
     if reach is not None:
         limit = np.maximum(REACH * reach, np.linalg.norm(ankle - hip, axis=1))
-        if inside.any():  # heel phases too: a heel that cannot stay down rises (heel-off)
-            locked = ankle[inside] + offset[inside]
-            ball = locked + np.einsum("nij,nj->ni", turn_m[inside],
-                                      ball_anim[inside] - ankle[inside])
-            moved, extra = _toe_pivot(locked, ball, hip[inside], limit[inside])
+        # in the first half of a run the leg is out of reach because the captured heel is still
+        # coming down (landing): the pinned ankle is raised straight up onto the leg's reach,
+        # so it only comes down; later a heel that cannot stay down rises about the ball
+        # (heel-off), heel phases too
+        early = np.zeros(n, dtype=bool)
+        for first, last in runs:
+            early[first:(first + last + 1) // 2] = True
+        land = inside & early
+        if land.any():
+            locked = ankle[land] + offset[land]
+            d = locked - hip[land]
+            flat2 = np.sum(d[:, :2] ** 2, axis=1)
+            lim = limit[land]
+            can = flat2 < lim ** 2
+            top = hip[land, 2] - np.sqrt(np.maximum(lim ** 2 - flat2, 0.0))  # lowest reachable
+            raise_z = can & (locked[:, 2] < top)
+            locked[raise_z, 2] = top[raise_z] + 1e-6
+            offset[land] = locked - ankle[land]
+        rise = inside & ~early
+        if rise.any():
+            locked = ankle[rise] + offset[rise]
+            ball = locked + np.einsum("nij,nj->ni", turn_m[rise], ball_anim[rise] - ankle[rise])
+            moved, extra = _toe_pivot(locked, ball, hip[rise], limit[rise])
             turned = np.linalg.norm(extra, axis=1) > 0
             if turned.any():
-                idx = np.flatnonzero(inside)[turned]
+                idx = np.flatnonzero(rise)[turned]
                 turn[idx] = rotations.matrix_to_axis_angle(
                     rotations.axis_angle_to_matrix(extra[turned]) @ turn_m[idx])
-            offset[inside] = moved - ankle[inside]
+            offset[rise] = moved - ankle[rise]
     ramp = _min_frames(ramp_seconds, fps)
     most = 3 * ramp
     wsum = np.zeros(n)

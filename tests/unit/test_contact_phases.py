@@ -171,6 +171,33 @@ def test_unreachable_target_turns_the_foot_about_the_ball_and_never_overextends(
     assert np.allclose(np.linalg.norm(target[ok] - pin, axis=1), foot)
 
 
+def test_landing_out_of_reach_lowers_the_ankle_straight_down_onto_its_pin():
+    # the body walks over a planted foot: at the start and at the end of the contact the hip is
+    # too far from the pin for the leg. Landing (first half), the ankle is held above its pin
+    # and only comes down; leaving (second half), the heel rises about the ball
+    n = 30
+    j = _joints(n)
+    hip, knee, ankle, ball = cp.LEG_JOINTS["left"]
+    # the captured foot slides along with the body (the pin is its mean position, under the
+    # hip halfway through)
+    j[:, [hip, knee, ankle, ball], 1] += np.linspace(0.3, -0.3, n)[:, None]
+    phases = cp.contact_phases(np.arange(n), _contact(n, left_heel=[(0, 29)], left_toe=[(0, 29)]),
+                               j, 30.0)
+    assert [p.point for p in phases if p.side == "left"] == ["flat"]
+    pin = phases[0].pinned
+    reach = 0.4 + 0.43
+    target, influence, turn = cp.lock_targets(np.arange(n), j, phases, 30.0, "left", reach=reach)
+    assert np.all(influence == 1.0)
+    assert np.all(np.linalg.norm(target - j[:, hip], axis=1) <= cp.REACH * reach + 1e-6)
+    early = slice(0, n // 2)
+    assert np.allclose(target[early, :2], pin[:2])
+    assert target[0, 2] > pin[2] + 0.01  # held up where the leg cannot reach down
+    assert np.all(np.diff(target[early, 2]) <= 1e-9)  # and only ever comes down
+    assert np.allclose(target[n // 2 - 3:n // 2, 2], pin[2])  # onto the pin
+    assert np.allclose(turn[early], 0.0)
+    assert np.linalg.norm(turn[-1]) > 0.05  # heel-off
+
+
 def test_toe_phase_ends_when_the_hip_leaves_the_leg_and_foot_reach():
     # the hip walks on (y decreases) over a foot that stays, with the toe said to be down for
     # a second: the toe phase ends on the last frame the leg (REACH of thigh + shin) and the
