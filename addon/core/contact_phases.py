@@ -152,7 +152,12 @@ def contact_phases(frame_ids, contact, joints, fps: float, threshold: float = 0.
             stretches = _runs(np.ones(b - a + 1, bool), np.r_[False, np.diff(pivot) != 0])
             merged: list[list[int]] = []
             for s, e in stretches:
-                if merged and (e - s + 1 < min_len or pivot[s] == pivot[merged[-1][0]]):
+                # a short last stretch on the toe is toe-off and stays a toe phase: merged into
+                # the heel or flat phase before it, it held the ankle down while the captured
+                # heel rose (38 mm in one frame on the sample)
+                toe_off = e == b - a and pivot[s] == 1 and len(merged) > 0
+                if merged and not toe_off and (e - s + 1 < min_len
+                                               or pivot[s] == pivot[merged[-1][0]]):
                     merged[-1][1] = e
                 else:
                     merged.append([s, e])

@@ -112,6 +112,25 @@ def test_heel_to_toe_roll_chains_without_a_jump():
     assert np.all(influence[5:31] == 1)
 
 
+def test_a_short_toe_off_stays_a_toe_phase():
+    # the heel lifts two frames before the toe leaves the ground: too short for a phase of its
+    # own in mid-run, but at the end of the run it is toe-off, and the ankle must rise with the
+    # heel rather than stay pinned as the flat phase before it pinned it
+    n = 40
+    j = _joints(n)
+    ankle = cp.LEG_JOINTS["left"][2]
+    j[20:, ankle, 2] += 0.02 * np.arange(20)  # the heel rises about the ball
+    c = _contact(n, left_heel=[(5, 19)], left_toe=[(5, 21)])
+    phases = cp.contact_phases(np.arange(n), c, j, 30.0)
+    assert [(p.point, p.start, p.end) for p in phases] == [("flat", 5, 19), ("toe", 20, 21)]
+    target, _, _ = cp.lock_targets(np.arange(n), j, phases, 30.0, "left")
+    assert target[21, 2] > target[19, 2] + 0.015  # the ankle goes up with the heel
+    # in mid-run the same short stretch is still absorbed by its neighbour
+    c = _contact(n, left_heel=[(5, 19), (22, 30)], left_toe=[(5, 30)])
+    kinds = [p.point for p in cp.contact_phases(np.arange(n), c, j, 30.0)]
+    assert kinds == ["flat"]
+
+
 def test_flat_foot_holds_heel_and_ball_through_the_roll():
     from videomocap_addon.core.shared import rotations
 
