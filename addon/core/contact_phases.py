@@ -155,7 +155,7 @@ def contact_phases(frame_ids, contact, joints, fps: float, threshold: float = 0.
                 # a short last stretch on the toe is toe-off and stays a toe phase: merged into
                 # the heel or flat phase before it, it held the ankle down while the captured
                 # heel rose (38 mm in one frame on the sample)
-                toe_off = e == b - a and pivot[s] == 1 and len(merged) > 0
+                toe_off = e == b - a and pivot[s] == 1
                 if merged and not toe_off and (e - s + 1 < min_len
                                                or pivot[s] == pivot[merged[-1][0]]):
                     merged[-1][1] = e

@@ -347,7 +347,7 @@ def capture(video: str | os.PathLike, output: str | os.PathLike,
         # refit with the floor and the contacts just found: planted feet on the floor and still
         # (as they will be once the world step has turned the body to face its travel). It
         # starts from the smoothed first fit, so it asks less smoothness of its own: weight 3
-        # rather than the first fit's 10 gave (bench, 12 scenes) PA-MPJPE 74.7 -> 73.3 mm,
+        # rather than 10 (the first fit's, then) gave (bench, 12 scenes) PA-MPJPE 74.7 -> 73.3 mm,
         # W-MPJPE100 247.6 -> 237.7, WA-MPJPE100 116.4 -> 114.2, FS 8.89 -> 8.76, for Accel
         # 6.27 -> 6.49 m/s^2 and Jitter 5.2 -> 6.8 (weight 5: PA 73.8, W 241.5, Accel 6.36).
         # It also leans less on the landmark model's 3D landmarks (weight 0.4 against 1), which

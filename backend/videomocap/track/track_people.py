@@ -365,13 +365,14 @@ def fill_gaps(track: PersonTrack, max_frames: int, confidence_scale: float = 0.5
         ww = w.reshape((-1,) + (1,) * (x.ndim - 1))
         return (1 - ww) * x[a] + ww * x[b]
 
+    if view is not None:  # each row into the reference view, and each output row back
+        to_ref = view[np.clip(f, 0, len(view) - 1)]
+        back = np.linalg.inv(view[np.clip(frames, 0, len(view) - 1)])
+
     def lerp_pixels(points):  # (N, P, 2) picture positions, through the reference view
         if view is None:
             return lerp(points)
-        inside = np.clip(f, 0, len(view) - 1)
-        ref = _warp(view[inside], points)
-        back = np.linalg.inv(view[np.clip(frames, 0, len(view) - 1)])
-        out = _warp(back, lerp(ref))
+        out = _warp(back, lerp(_warp(to_ref, points)))
         out[~filled] = points[a[~filled]]
         return out
 

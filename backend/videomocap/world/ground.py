@@ -173,7 +173,8 @@ def foot_contacts(feet_world: np.ndarray, fps: float, frame_ids: np.ndarray | No
       comes down are why the gain stood at 0.15 for a while: the lock turned the foot about its
       ball there and slid the sample's landing ankle 20 mm in one frame; it now raises the
       ankle straight up instead (``contact_phases.lock_targets``). With that, on the bench:
-      gain 0.3 4.64 mm, 0.4 4.52, 0.5 4.37, but at 0.5 a sample phase slid by 38 mm;
+      gain 0.3 4.64 mm, 0.4 4.52, 0.5 4.37, but at 0.5 a sample phase slid by 38 mm (14 mm
+      once a short toe-off became a toe phase of its own, too close to the test's 15);
     * height: above the *local* ground, the low quantile of the person's lowest sole point over
       ``ground_seconds`` (the fitted plane can be off by centimetres when the camera moves), a soft
       step at ``height`` metres;
