@@ -223,3 +223,46 @@ def test_a_track_carried_through_an_occlusion_is_not_a_false_positive():
     assert a == b and a["FP"] == 0 and a["FN"] == 0 and a["IDF1"] == pytest.approx(1.0)
     ghost = carried + [person(3, [500, 100, 540, 200], [4])]
     assert tracking_of_scene(types.SimpleNamespace(people=ghost), gt)["FP"] == 1
+
+
+def test_a_person_box_holds_the_captured_body_where_the_landmarks_collapse():
+    """The bench's box of a captured person covers both their confident landmarks and their
+    fitted body seen through the capture's camera: a side-on walker whose landmarks put both
+    legs on one line still gets a box as wide as the body's stride."""
+    import types
+
+    from videomocap.bench.ground_truth import JOINT_NAMES
+    from videomocap.bench.run import BODY_MARGINS, JOINT_MARGINS, _person_boxes
+    from videomocap.skeleton import JOINT_INDEX
+
+    f = 500.0
+    K = np.array([[f, 0, 320], [0, f, 240], [0, 0, 1.0]])
+    cam_R = np.array([[1.0, 0, 0], [0, 0, 1], [0, -1, 0]])  # world-from-camera: x right, y down = -z, looks along +y
+    motion = types.SimpleNamespace(K=K[None], cam_R=cam_R[None], cam_t=np.zeros((1, 3)))
+    joints = np.zeros((1, 24, 3))
+    joints[0, :, 1] = 5.0  # 5 m in front
+    joints[0, :, 2] = 1.0
+    joints[0, JOINT_INDEX["head"], 2] = 1.7
+    for side, x in (("left", -0.4), ("right", 0.4)):  # a wide stride across the picture
+        joints[0, JOINT_INDEX[f"{side}_ankle"], [0, 2]] = [x, 0.1]
+        joints[0, JOINT_INDEX[f"{side}_foot"], [0, 2]] = [x, 0.05]
+    kp = np.zeros((1, 33, 3))
+    kp[0, :, 0] = 320 + np.linspace(-2, 2, 33)  # landmarks collapsed onto one line
+    kp[0, :, 1] = np.linspace(240 - 0.7 * f / 5, 240 + 0.95 * f / 5, 33)
+    kp[0, :, 2] = 0.9
+    person = types.SimpleNamespace(frame_ids=np.array([0]), keypoints2d=kp, joints=joints)
+
+    alone = _person_boxes(person)[0]
+    box = _person_boxes(person, motion)[0]
+    lm_height = kp[0, :, 1].ptp()
+    assert alone[2] - alone[0] == pytest.approx(4 + (BODY_MARGINS[0] + BODY_MARGINS[2])
+                                                * lm_height)
+    body = joints[0, [JOINT_INDEX[n] for n in JOINT_NAMES]]
+    u = 320 + f * body[:, 0] / body[:, 1]
+    v = 240 - f * body[:, 2] / body[:, 1]
+    span = v.max() - v.min()
+    assert box[0] == pytest.approx(u.min() - JOINT_MARGINS[0] * span)
+    assert box[2] == pytest.approx(u.max() + JOINT_MARGINS[2] * span)
+    assert box[2] - box[0] > 3 * (alone[2] - alone[0])
+    # the top still comes from the landmarks where they reach higher than the body's margins
+    assert box[1] == pytest.approx(min(alone[1], v.min() - JOINT_MARGINS[1] * span))

@@ -124,9 +124,20 @@ def _match_people(motion, gt: dict) -> list[tuple[int, object]]:
 #: height on every side reached 0.1 heights below the heels (three-cross-pan IDF1 0.904 -> 0.914)
 BODY_MARGINS = (0.02, 0.08, 0.02, 0.03)
 
+#: the same for the captured body's joints (the ground truth's joints, JOINT_NAMES of
+#: ground_truth.py), in heights of the joints' vertical span: medians over the bench's fully
+#: visible people (3794 frames) of the rendered mesh's box against its own skeleton's joints
+#: seen through the true camera
+JOINT_MARGINS = (0.03, 0.106, 0.035, 0.033)
 
-def _person_boxes(person) -> dict:
-    """frame -> box around the person's body: their confident landmarks plus BODY_MARGINS."""
+
+def _person_boxes(person, motion=None) -> dict:
+    """frame -> box around the person's body: their confident landmarks plus BODY_MARGINS, grown
+    to hold the captured body (its joints seen through the capture's camera, plus JOINT_MARGINS)
+    when ``motion`` has a camera. The landmarks alone can be far narrower than the person: on a
+    small walker seen from the side (85 px tall) the landmark model put both ankles 3 px apart
+    while the legs spanned 31 px; the fitted body keeps the track's bone lengths and its stride
+    (three-cross-pan IDF1 0.914 -> 0.945, two-cross-static 0.966 -> 0.975)."""
     out = {}
     kp = np.asarray(person.keypoints2d)
     margin = np.array(BODY_MARGINS) * [-1, -1, 1, 1]
@@ -136,6 +147,27 @@ def _person_boxes(person) -> dict:
             continue
         lo, hi = kp[k, sel, :2].min(0), kp[k, sel, :2].max(0)
         out[int(f)] = np.concatenate([lo, hi]) + margin * (hi[1] - lo[1])
+    if motion is None or getattr(motion, "K", None) is None or not out:
+        return out
+    from ..skeleton import JOINT_INDEX
+    from .evaluate import to_camera
+    from .ground_truth import JOINT_NAMES
+
+    frames = np.asarray(person.frame_ids)
+    joints = np.asarray(person.joints, np.float64)[:, [JOINT_INDEX[n] for n in JOINT_NAMES]]
+    cam = to_camera(joints, np.asarray(motion.cam_R, np.float64)[frames],
+                    np.asarray(motion.cam_t, np.float64)[frames])
+    uv = np.einsum("nij,nkj->nki", np.asarray(motion.K, np.float64)[frames], cam)
+    in_front = np.all(uv[..., 2] > 1e-6, axis=1)
+    uv = uv[..., :2] / np.maximum(uv[..., 2:], 1e-6)
+    lo, hi = uv.min(1), uv.max(1)
+    body = (np.concatenate([lo, hi], axis=1)
+            + np.array(JOINT_MARGINS) * [-1, -1, 1, 1] * (hi[:, 1:] - lo[:, 1:]))
+    for k, f in enumerate(frames):
+        box = out.get(int(f))
+        if box is not None and in_front[k]:
+            out[int(f)] = np.concatenate([np.minimum(box[:2], body[k, :2]),
+                                          np.maximum(box[2:], body[k, 2:])])
     return out
 
 
@@ -152,7 +184,7 @@ def tracking_of_scene(motion, gt: dict) -> dict:
     ids = np.asarray(gt["person_ids"]).reshape(-1)
     pred: dict = {}
     for p in motion.people:
-        for f, box in _person_boxes(p).items():
+        for f, box in _person_boxes(p, motion).items():
             pid, bx = pred.get(f, (np.zeros(0, int), np.zeros((0, 4))))
             pred[f] = (np.append(pid, p.person_id), np.vstack([bx, box]))
     truth = {}
