@@ -1,8 +1,9 @@
 """Foot-lock math (bpy-free): contact phases, pinned IK targets, keyed influence, pole positions.
 
 A foot is *in contact* while its heel or toe contact probability says so, with hysteresis (enter at
-``threshold``, leave below ``threshold - hysteresis``) and a minimum duration in seconds. Inside a
-contact run the foot is held in one of three ways at a time:
+``threshold``, leave below ``threshold - hysteresis``) and a minimum duration in seconds; a dip
+out of contact shorter than that duration, across which the captured foot barely moved, does not
+end a run. Inside a contact run the foot is held in one of three ways at a time:
 
 * ``"flat"``: heel and toe are both down, the **ankle joint** is pinned and the foot's direction
   (ankle to ball) is held, so the **ball of the foot** stays put too;
@@ -36,6 +37,9 @@ from .shared import rotations
 SIDES = ("left", "right")
 #: share of thigh + shin a locked leg may stretch to (a knee held dead straight snaps when freed)
 REACH = 0.995
+#: farthest (m) the captured foot may move across a contact dip shorter than ``min_seconds`` for
+#: the run to go on through it (a real step moves it much further)
+SHUFFLE = 0.1
 #: joint index (SMPL order) of the hip, knee, ankle and ball of the foot, per side
 LEG_JOINTS = {"left": (1, 4, 7, 10), "right": (2, 5, 8, 11)}
 #: contact channels (skeleton.CONTACT_NAMES order) of heel and toe, per side
@@ -96,6 +100,20 @@ def _runs(mask: np.ndarray, breaks: np.ndarray) -> list[tuple[int, int]]:
     return runs
 
 
+def _close_gaps(mask: np.ndarray, breaks: np.ndarray, shorter_than: int, foot: np.ndarray,
+                max_move: float) -> np.ndarray:
+    """``mask`` with its False stretches of fewer than ``shorter_than`` frames filled in where
+    True holds on both sides, no break falls inside (or at the end of) the stretch, and the
+    ``foot`` positions (N, 3) on either side are less than ``max_move`` apart."""
+    out = mask.copy()
+    for s, e in _runs(~mask, np.zeros(len(mask), dtype=bool)):
+        if (0 < s and e < len(mask) - 1 and e - s + 1 < shorter_than
+                and not breaks[s:e + 2].any()
+                and np.linalg.norm(foot[e + 1] - foot[s - 1]) < max_move):
+            out[s:e + 1] = True
+    return out
+
+
 def _min_frames(seconds: float, fps: float) -> int:
     return max(1, int(round(seconds * fps)))
 
@@ -141,7 +159,13 @@ def contact_phases(frame_ids, contact, joints, fps: float, threshold: float = 0.
         heel = _hysteresis(contact[:, heel_ch], on, off)
         toe = _hysteresis(contact[:, toe_ch], on, off)
         legs = LEG_JOINTS[side]
-        for a, b in _runs(heel | toe, breaks):
+        # a foot cannot lift, swing and land again in less than min_seconds: a dip that short,
+        # with the captured foot no more than SHUFFLE away on its other side, is the
+        # probabilities wavering. Two runs around it pinned the foot twice 5-8 cm apart, and
+        # the knee snapped 22 degrees in two frames (two-cross-static, tracks carried on)
+        mid_foot = 0.5 * (joints[:, legs[2]] + joints[:, legs[3]])
+        down = _close_gaps(heel | toe, breaks, min_len, mid_foot, SHUFFLE)
+        for a, b in _runs(down, breaks):
             if b - a + 1 < min_len:
                 continue
             # kind per frame: flat while heel and toe are down, else heel or toe; stretches

@@ -55,6 +55,31 @@ def test_hysteresis_keeps_a_flickering_contact_in_one_phase():
     assert [(x.start, x.end) for x in phases] == [(5, 14), (18, 34)]
 
 
+def test_a_dip_too_short_for_a_step_does_not_pin_the_foot_twice():
+    """Two frames out of contact (under 0.1 s) cannot be a lift, swing and landing: the run goes
+    on with one pin. Where the captured foot moved further than a shuffle across the dip, or the
+    dip lasts 0.1 s, the runs stay apart."""
+    n = 40
+    c = np.zeros((n, 4))
+    c[5:35, 2] = 0.8
+    c[15:17, 2] = 0.2  # frames 15 and 16
+    phases = cp.contact_phases(np.arange(n), c, _joints(n), 30.0)
+    assert [(x.start, x.end) for x in phases] == [(5, 34)]
+    stepped = _joints(n)
+    hip, knee, ankle, ball = cp.LEG_JOINTS["right"]
+    stepped[16:, [ankle, ball], 1] += 0.3  # the foot landed 30 cm further on
+    phases = cp.contact_phases(np.arange(n), c, stepped, 30.0)
+    assert [(x.start, x.end) for x in phases] == [(5, 14), (17, 34)]
+    c[15:18, 2] = 0.2  # three frames: 0.1 s
+    phases = cp.contact_phases(np.arange(n), c, _joints(n), 30.0)
+    assert [(x.start, x.end) for x in phases] == [(5, 14), (18, 34)]
+    c[15:18, 2] = 0.8
+    c[16, 2] = 0.2  # one frame, but the person was not seen between frames 15 and 16
+    gapped = np.r_[np.arange(16), np.arange(20, 44)]
+    phases = cp.contact_phases(gapped, c, _joints(n), 30.0)
+    assert [(x.start, x.end) for x in phases] == [(5, 15), (21, 38)]
+
+
 def test_pinned_target_constant_through_a_phase_and_on_the_ground():
     n = 50
     j = _joints(n, drift=0.004)  # the captured foot slides 4 mm per frame
