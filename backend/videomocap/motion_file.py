@@ -41,8 +41,8 @@ class PersonMotion:
     keypoints2d: np.ndarray  # (N, K, 3) x, y, confidence as detected
     confidence: np.ndarray  # (N,)
     #: (N,) uint8 how each frame was obtained: 0 detected, 1 recovered (found only by searching
-    #: where the lost person should be), 2 filled (interpolated across a short gap). Optional in
-    #: files (older ones lack it: all detected).
+    #: where the lost person should be), 2 filled (interpolated across a short gap, or carried a
+    #: little way into a longer one). Optional in files (older ones lack it: all detected).
     frame_source: np.ndarray | None = None
 
     def __post_init__(self):

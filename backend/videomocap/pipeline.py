@@ -244,8 +244,10 @@ def capture(video: str | os.PathLike, output: str | os.PathLike,
         raise CaptureError(f"No person was found in {Path(video).name}.")
 
     t0 = time.perf_counter()
+    # gaps up to half a second are filled; longer ones are entered a fifth of a second from either
+    # side (three-cross-pan IDF1 0.945 -> 0.957, two-cross-static 0.975 -> 0.994)
     tracks = track_people(detections, info.fps, max_people=settings.max_people,
-                          appearance=appearance, fill_seconds=0.5, cuts=cuts,
+                          appearance=appearance, fill_seconds=0.5, carry_seconds=0.2, cuts=cuts,
                           view=None if camera.static else _turned_view(camera, settings.start))
     timings["track"] = time.perf_counter() - t0
     report({"stage": "track", "done": 1, "total": 1})

@@ -234,3 +234,41 @@ def test_no_track_goes_across_a_cut():
     tracks = track_people(frames, fps=30.0, cuts=[30])
     assert sorted((int(t.frame_ids[0]), int(t.frame_ids[-1])) for t in tracks) == [
         (0, 29), (0, 29), (30, 59), (30, 59)]
+
+
+def test_a_track_is_carried_into_a_long_gap_at_its_picture_velocity():
+    # a person crossing at a steady pace behind a sway of the camera (as in
+    # test_filled_frames_follow_a_turning_camera), lost for a second: a fifth of a second of each
+    # side of the gap is carried on where the person is, flagged and less confident; the middle
+    # stays open, and a gap short enough to fill is filled, not carried
+    from videomocap.rotations import axis_angle_to_matrix
+
+    K = np.array([[500.0, 0, 320], [0, 500.0, 240], [0, 0, 1]])
+    i = np.arange(80)
+    angle = np.where((i >= 20) & (i <= 60), np.radians(5.0) * np.sin(np.pi * (i - 20) / 40), 0.0)
+    R = axis_angle_to_matrix(angle[:, None] * [0.0, 1.0, 0.0])  # reference camera <- camera f
+    body = np.array([[-0.3, -0.9, 4.0], [0.3, -0.9, 4.0], [0.3, 0.9, 4.0], [-0.3, 0.9, 4.0]])
+    walk = np.zeros((80, 1, 3))
+    walk[:, 0, 0] = -1.0 + 0.04 * i  # 1.2 m/s across the picture
+    cam = np.einsum("fji,fpj->fpi", R, body[None] + walk)
+    px = cam[..., :2] / cam[..., 2:] * 500.0 + [320, 240]
+    truth = np.concatenate([px.min(1), px.max(1)], axis=1)
+    seen = [k for k in i if not 30 <= k < 60]
+    view = K @ R @ np.linalg.inv(K)
+    frames = [_frame(k, [truth[k]]) for k in seen]
+    (tr,) = track_people(frames, 30.0, fill_seconds=0.5, carry_seconds=0.2, view=view)
+    carried = np.r_[30:36, 54:60]
+    assert np.array_equal(tr.frame_ids, np.r_[0:36, 54:80])
+    assert np.array_equal(tr.frame_ids[tr.filled], carried)
+    assert np.abs(tr.boxes - truth[tr.frame_ids]).max() < 1.0
+    assert np.all(tr.keypoints2d[tr.filled, :, 2] == 0.5) and np.all(tr.scores[tr.filled] == 0.5)
+    (flat,) = track_people(frames, 30.0, fill_seconds=0.5, carry_seconds=0.2)  # in the picture
+    assert np.abs(flat.boxes - truth[flat.frame_ids]).max() > 5.0
+    # never more than half the gap from each side; a gap within fill_seconds is filled instead
+    short = [_frame(k, [truth[k]]) for k in i if not 30 <= k < 45]  # 15 frames: 0.5 s
+    (tr,) = track_people(short, 30.0, fill_seconds=0.5, carry_seconds=0.2, view=view)
+    assert np.array_equal(tr.frame_ids, i) and np.array_equal(np.flatnonzero(tr.filled),
+                                                              np.r_[30:45])
+    (tr,) = track_people(short, 30.0, fill_seconds=0.2, carry_seconds=0.5, view=view)
+    assert np.array_equal(tr.frame_ids, np.r_[0:37, 38:80])  # 7 frames from each side
+    assert np.abs(tr.boxes - truth[tr.frame_ids]).max() < 1.0

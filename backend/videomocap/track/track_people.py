@@ -12,8 +12,9 @@ Tracks are tentative until seen for ``confirm_seconds``, confirmed after that, a
 unseen for ``memory_seconds`` (tentative ones much sooner). Ages are in seconds, so behaviour does
 not depend on the frame rate. Afterwards: tracks shorter than ``min_seconds`` are dropped, and so
 are people too small to reconstruct (``TrackerSettings.min_height_px``), gaps up
-to ``fill_seconds`` are filled by interpolation (flagged, with lowered confidence), and
-``max_people`` keeps the most present people.
+to ``fill_seconds`` are filled by interpolation (flagged, with lowered confidence), longer gaps
+are entered from either side for ``carry_seconds`` at the person's last picture velocity (flagged
+the same way), and ``max_people`` keeps the most present people.
 """
 
 from __future__ import annotations
@@ -222,6 +223,7 @@ def track_people(
     gate: float | None = None,
     appearance: list | None = None,
     fill_seconds: float = 0.0,
+    carry_seconds: float = 0.0,
     settings: TrackerSettings | None = None,
     cuts=(),
     view: np.ndarray | None = None,
@@ -231,7 +233,9 @@ def track_people(
     ``appearance``, if given, holds one (P, D) array per frame (``describe_appearance`` of that
     frame's detections). Tracks shorter than ``min_seconds`` are dropped; gaps up to
     ``fill_seconds`` are interpolated; ``max_people`` keeps the most present ones. Returned tracks
-    are ordered by id (ids count from 1 in order of first appearance). ``gate`` (legacy) scales
+    are ordered by id (ids count from 1 in order of first appearance). Into longer gaps each track
+    is carried on for up to ``carry_seconds`` from either side (:func:`carry_into_gaps`).
+    ``gate`` (legacy) scales
     the location gate. ``cuts``: frame numbers where a new shot begins; no track goes across one.
     ``view``: how the camera turned (see :func:`fill_gaps`), so filled frames follow a pan.
     """
@@ -320,7 +324,7 @@ def track_people(
         scores = np.array([d.scores[i] for d, i in tr.dets], dtype=np.float64)
         kp2d[recovered, :, 2] *= RECOVERED_CONFIDENCE
         scores[recovered] *= RECOVERED_CONFIDENCE
-        out.append(fill_gaps(PersonTrack(
+        filled = fill_gaps(PersonTrack(
             track_id=new_id,
             frame_ids=np.array(tr.frames, dtype=np.int64),
             keypoints2d=kp2d,
@@ -328,7 +332,8 @@ def track_people(
             boxes=np.stack([d.boxes[i] for d, i in tr.dets]).astype(np.float64),
             scores=scores,
             recovered=recovered,
-        ), max(0, int(round(fill_seconds * fps))), view=view))
+        ), max(0, int(round(fill_seconds * fps))), view=view)
+        out.append(carry_into_gaps(filled, max(0, int(round(carry_seconds * fps))), view=view))
     return out
 
 
@@ -392,6 +397,70 @@ def fill_gaps(track: PersonTrack, max_frames: int, confidence_scale: float = 0.5
     scores[filled] *= confidence_scale
     return PersonTrack(track.track_id, frames, kp2, lerp(track.keypoints3d),
                        boxes, scores, filled, track.recovered[a] & ~filled)
+
+
+def carry_into_gaps(track: PersonTrack, max_frames: int, confidence_scale: float = 0.5,
+                    view: np.ndarray | None = None, velocity_frames: int = 4) -> PersonTrack:
+    """Carry the track on into each gap (one too long to fill) for up to ``max_frames`` frames
+    from either side, at most half the gap each: after the last frame before the gap, and back
+    from the first frame after it. The carried frames repeat the edge frame's landmarks shifted
+    at the edge's picture velocity (the confident landmarks' centre over ``velocity_frames``
+    frames), measured and applied in ``view``'s reference view as in :func:`fill_gaps`; they are
+    flagged ``filled``, with confidences and scores scaled by ``confidence_scale``.
+
+    A person walking behind a nearer one is lost while still mostly in view (three-cross-pan's
+    pale walker at 82 % visible, found again at 66 %); over a fifth of a second the motion before
+    the gap says where they are far better than a line across the 1.6 s gap does, which
+    misses the curve of their walk."""
+    f = track.frame_ids
+    gaps = np.diff(f) - 1 if len(f) > 1 else np.zeros(0, np.int64)
+    if max_frames <= 0 or not np.any(gaps > 0):
+        return track
+    edge, step, new = [], [], []  # edge row, +1 forward / -1 backward, new frame number
+    for k in np.flatnonzero(gaps > 0):
+        for j in range(1, min(max_frames, int(gaps[k]) // 2) + 1):
+            edge += [k, k + 1]
+            step += [1, -1]
+            new += [f[k] + j, f[k + 1] - j]
+    if not new:
+        return track
+    edge, step, new = np.array(edge), np.array(step), np.array(new, np.int64)
+    pts = track.keypoints2d[..., :2]
+    if view is not None:
+        pts = _warp(view[np.clip(f, 0, len(view) - 1)], pts)
+    ok = track.keypoints2d[..., 2] > 0.3
+    ok[~ok.any(axis=1)] = True
+    centre = (pts * ok[..., None]).sum(axis=1) / ok.sum(axis=1)[:, None]
+    # velocity over the frames leading into the gap (before it) or out of it (after it)
+    other = np.clip(edge - step * velocity_frames, 0, len(f) - 1)
+    dt = (f[edge] - f[other]).astype(np.float64)
+    vel = np.where(dt[:, None] != 0, (centre[edge] - centre[other]) / np.where(dt, dt, 1)[:, None],
+                   0.0)
+    shift = vel * (new - f[edge])[:, None]
+    x0, y0, x1, y1 = track.boxes[edge].T
+    corners = np.stack([np.stack(c, -1) for c in ((x0, y0), (x1, y0), (x1, y1), (x0, y1))],
+                       axis=1)
+    if view is not None:
+        corners = _warp(view[np.clip(f[edge], 0, len(view) - 1)], corners)
+    moved = pts[edge] + shift[:, None]
+    corners = corners + shift[:, None]
+    if view is not None:
+        back = np.linalg.inv(view[np.clip(new, 0, len(view) - 1)])
+        moved, corners = _warp(back, moved), _warp(back, corners)
+    kp2 = track.keypoints2d[edge].copy()
+    kp2[..., :2] = moved
+    kp2[..., 2] *= confidence_scale
+    boxes = np.concatenate([corners.min(axis=1), corners.max(axis=1)], axis=1)
+    order = np.argsort(np.r_[f, new], kind="stable")
+
+    def cat(old, added):
+        return np.concatenate([old, added])[order]
+
+    return PersonTrack(track.track_id, cat(f, new), cat(track.keypoints2d, kp2),
+                       cat(track.keypoints3d, track.keypoints3d[edge]), cat(track.boxes, boxes),
+                       cat(track.scores, track.scores[edge] * confidence_scale),
+                       cat(track.filled, np.ones(len(new), bool)),
+                       cat(track.recovered, np.zeros(len(new), bool)))
 
 
 def _warp(H: np.ndarray, points: np.ndarray) -> np.ndarray:
