@@ -483,7 +483,8 @@ described. {real['tracks']} tracks, {real['tracks_over_2s']} of them longer than
 {real['median_span_s']:.1f} s; {real['gaps_in_tracks']} gaps inside tracks (a person lost longer
 than the half second that is filled); person-frames: {pf['detected']} detected,
 {pf['recovered']} recovered (found by searching where a lost or newly found person should be),
-{pf['filled']} filled across short gaps. `tools/render_tracks_picture.py build/bench/vtest.mocap.npz
+{pf['filled']} filled across short gaps or carried 0.2 s into longer ones.
+`tools/render_tracks_picture.py build/bench/vtest.mocap.npz
 VIDEO` draws them (README).
 
 """
