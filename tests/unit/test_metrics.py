@@ -266,3 +266,37 @@ def test_a_person_box_holds_the_captured_body_where_the_landmarks_collapse():
     assert box[2] - box[0] > 3 * (alone[2] - alone[0])
     # the top still comes from the landmarks where they reach higher than the body's margins
     assert box[1] == pytest.approx(min(alone[1], v.min() - JOINT_MARGINS[1] * span))
+
+
+def test_pa_depth_share_finds_error_along_the_line_of_sight():
+    from videomocap.bench.metrics import pa_depth_share
+
+    rng = np.random.default_rng(3)
+    true = rng.normal(size=(20, 17, 3)) * 0.3 + [0, 0, 4.0]
+    along = true.copy()
+    along[..., 2] += rng.normal(size=(20, 17)) * 0.05  # limbs misplaced in depth only
+    across = true.copy()
+    across[..., 0] += rng.normal(size=(20, 17)) * 0.05
+    even = true + rng.normal(size=true.shape) * 0.05
+    assert pa_depth_share(along, true) > 85
+    assert pa_depth_share(across, true) < 15
+    assert 20 < pa_depth_share(even, true) < 45
+
+
+def test_motion_kept_is_under_100_for_smoothed_motion_and_100_for_the_truth():
+    from scipy.ndimage import gaussian_filter1d
+
+    from videomocap.bench.metrics import motion_kept
+
+    t = np.arange(120) / 30.0
+    true = np.zeros((120, 3, 3))
+    true[:, 1, 2] = 0.3 * np.sin(2 * np.pi * 2.0 * t)  # a joint bouncing at 2 Hz
+    true[:, 2, 0] = 0.2 * np.sin(2 * np.pi * 1.0 * t)
+    smooth = gaussian_filter1d(true, 3.0, axis=0, mode="nearest")
+    assert motion_kept(true, true) == pytest.approx(100.0)
+    assert motion_kept(smooth, true) < 70
+    # a gap: second differences never bridge it
+    frames = np.r_[0:60, 90:150]
+    jumpy = true.copy()
+    jumpy[60:, 1] += 1.0  # a jump between the two runs would be a huge acceleration
+    assert motion_kept(jumpy, true, frames) == pytest.approx(100.0)

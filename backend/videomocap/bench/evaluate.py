@@ -63,6 +63,11 @@ def score_person(person, gt: dict, motion, person_index: int = 0) -> dict:
         "2D %": metrics.overlay_error(pred_cam, np.asarray(motion.K, np.float64)[frames],
                                       true_cam, gt["K"][frames].astype(np.float64)),
         "PA-MPJPE": metrics.pa_mpjpe(pred_cam, true_cam),
+        "PA depth %": metrics.pa_depth_share(pred_cam, true_cam),
+        "motion kept %": metrics.motion_kept(pred_cam, true_cam, frames, pelvis),
+        # how far from the camera the person is put, against the truth (median, %)
+        "depth err %": float(100.0 * np.median(np.abs(pred_cam[:, pelvis, 2] / np.maximum(
+            true_cam[:, pelvis, 2], 1e-6) - 1.0))) if len(frames) else float("nan"),
         "Accel": metrics.accel_error(pred_cam, true_cam, fps, frames),
         "W-MPJPE100": metrics.w_mpjpe(pred, true),
         "WA-MPJPE100": metrics.wa_mpjpe(pred, true),
@@ -71,6 +76,23 @@ def score_person(person, gt: dict, motion, person_index: int = 0) -> dict:
         "FS": metrics.foot_sliding(pred[:, feet], true[:, feet], fps, frames=frames,
                                    contact=gt_contact(gt, person_index)[frames]),
     }
+
+
+def slide_split(feet: np.ndarray, person, gt: dict, person_index: int = 0) -> dict:
+    """Where the foot sliding comes from: FS's steps (world foot points ``feet`` (N, 4, 3) in
+    FOOT_POINTS order, one row per captured frame) split by whether the capture's own contact
+    channel (same order) also says the point is down on both frames. Sums and counts, so that
+    scenes pool: {"agree": (mm sum, steps), "miss": (mm sum, steps)}."""
+    frames = np.asarray(person.frame_ids)
+    keep = frames < len(gt["joints"])
+    frames = frames[keep]
+    true = gt_contact(gt, person_index)[frames]
+    ours = np.asarray(person.contact)[keep] > 0.5
+    step, counted = metrics.slide_steps(np.asarray(feet)[keep], true, frames)
+    ours_both = ours[1:] & ours[:-1]
+    agree, miss = counted & ours_both, counted & ~ours_both
+    return {"agree": (float(step[agree].sum()), int(agree.sum())),
+            "miss": (float(step[miss].sum()), int(miss.sum()))}
 
 
 def pair_distances(pairs: list, gt: dict) -> list[tuple[float, float]]:

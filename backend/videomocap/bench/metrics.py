@@ -48,6 +48,45 @@ def pa_mpjpe(pred: np.ndarray, gt: np.ndarray) -> float:
     return float(np.mean(errs) * 1000)
 
 
+def pa_depth_share(pred: np.ndarray, gt: np.ndarray) -> float:
+    """Share (%) of the squared joint error left after PA-MPJPE's per-frame alignment that lies
+    along the line of sight (camera z; ``pred`` and ``gt`` camera-frame joints (N, J, 3)). An error
+    spread evenly over the three axes gives 33 %; more says that what is left is depth (how far
+    each limb reaches towards or away from the camera), which one picture measures worst."""
+    along = total = 0.0
+    for p, g in zip(pred, gt):
+        r = apply_transform(p, *similarity_transform(p, g)) - g
+        along += float((r[:, 2] ** 2).sum())
+        total += float((r ** 2).sum())
+    return 100.0 * along / total if total > 0 else float("nan")
+
+
+def motion_kept(pred: np.ndarray, gt: np.ndarray, frames: np.ndarray | None = None,
+                root: int = 0) -> float:
+    """How much of the truth's acceleration the capture has (%): the mean size of the joints'
+    second differences relative to the ``root`` joint, ``pred``'s over ``gt``'s. Under 100 the
+    capture moves more smoothly than the truth (fast motion smoothed away); noise pushes it up."""
+    p = pred - pred[:, root:root + 1]
+    g = gt - gt[:, root:root + 1]
+    ap, ag = _differences(p, 2, frames), _differences(g, 2, frames)
+    if len(ag) == 0:
+        return float("nan")
+    size = float(np.linalg.norm(ag, axis=-1).mean())
+    return 100.0 * float(np.linalg.norm(ap, axis=-1).mean()) / size if size > 0 else float("nan")
+
+
+def slide_steps(pred_feet: np.ndarray, contact: np.ndarray,
+                frames: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The steps :func:`foot_sliding` averages: (per-step displacement in mm (N - 1, P), mask
+    (N - 1, P) of the steps it counts: ``contact`` on both frames, no gap between them)."""
+    pred_feet = np.asarray(pred_feet, dtype=np.float64)
+    step = np.linalg.norm(np.diff(pred_feet, axis=0), axis=-1) * 1000.0
+    both = np.asarray(contact[1:], bool) & np.asarray(contact[:-1], bool)
+    if frames is not None:
+        both &= (np.diff(np.asarray(frames)) == 1)[:, None]
+    return step, both
+
+
 def contiguous_runs(frames: np.ndarray | None, n: int) -> list[slice]:
     """Slices of consecutive frame numbers (a track gap starts a new run); all of ``n`` if None."""
     if frames is None:
@@ -161,16 +200,12 @@ def foot_sliding(pred_feet: np.ndarray, gt_feet: np.ndarray, fps: float = 30.0,
     """
     if contact is None:
         contact = ground_contact(gt_feet, fps, frames)
-    pred_feet = np.asarray(pred_feet, dtype=np.float64)
     if len(pred_feet) < 2:
         return float("nan")
-    pred_step = np.linalg.norm(np.diff(pred_feet, axis=0), axis=-1)
-    both = np.asarray(contact[1:], bool) & np.asarray(contact[:-1], bool)
-    if frames is not None:
-        both &= (np.diff(np.asarray(frames)) == 1)[:, None]
+    step, both = slide_steps(pred_feet, contact, frames)
     if not both.any():
         return float("nan")
-    return float(pred_step[both].mean() * 1000)
+    return float(step[both].mean())
 
 
 def knee_flexion(hip: np.ndarray, knee: np.ndarray, ankle: np.ndarray) -> np.ndarray:
