@@ -79,10 +79,13 @@ def _pooled_slide(scenes: list[dict], source: str) -> dict:
             "miss_share": 100.0 * miss[0] / max(total_mm, 1e-9)}
 
 
-def _worst(scenes: list[dict], column: str, k: int = 2) -> str:
+def _worst(scenes: list[dict], column: str, k: int = 2, depth: bool = False) -> str:
     rows = sorted((r for r in scenes if np.isfinite(r.get(column, np.nan))),
                   key=lambda r: -r[column])[:k]
-    return ", ".join(f"{r['scene']} {r[column]:.1f}" for r in rows)
+    return ", ".join(f"{r['scene']} {r[column]:.1f}"
+                     + (f" (distance from the camera off by {r['depth err %']:.0f} %)"
+                        if depth and np.isfinite(r.get("depth err %", np.nan)) else "")
+                     for r in rows)
 
 
 def _why(key: str, column: str, scenes: list[dict], report: dict) -> str:
@@ -109,11 +112,15 @@ def _why(key: str, column: str, scenes: list[dict], report: dict) -> str:
                 f"they do not (late landings, early lifts) slide {s['miss']:.1f} mm and make "
                 f"{s['miss_share']:.0f} % of it")
     if key == "world":
-        static = [r for r in scenes if r.get("camera") == "static"]
-        ratio = np.median(_finite(r.get("focal ratio") for r in static)) if static else np.nan
-        lens = (f"; a static camera's lens is a guess, {ratio:.2f} times the true focal length "
-                "here" if np.isfinite(ratio) and abs(ratio - 1.0) > 0.1 else "")
-        return f"mostly a few scenes: {_worst(scenes, column)}{lens}"
+        guessed = [r for r in scenes if abs(r.get("focal ratio", 1.0) - 1.0) > 0.1]
+        lens = ""
+        if guessed:
+            ratio = np.median([r["focal ratio"] for r in guessed])
+            lens = (f"; where the camera does not turn enough to measure the lens it is the "
+                    f"sqrt(W²+H²) guess, {ratio:.2f} times the true focal length "
+                    f"({len(guessed)} of {len(scenes)} scenes here), and depth scales with it")
+        return (f"where one picture tells least, how far away people are: "
+                f"{_worst(scenes, column, depth=True)}{lens}")
     if key == "lens":
         multi = [r for r in scenes if r.get("people_true", 1) > 1]
         ratio = np.median(_finite(r.get("focal ratio") for r in multi))
