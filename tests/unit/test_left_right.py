@@ -81,6 +81,15 @@ def test_walker_going_away_seen_as_facing_the_camera_is_turned_round():
     assert not choose_mirrored(wrong2, wrong3, times, K, static_camera=False).any()
 
 
+def test_a_slow_walker_going_away_is_turned_round_too():
+    # 0.6 m/s, a walker setting off: read at the true lens's scale, such speeds used to give no
+    # evidence at all (two-cross-static's first 13 frames stayed facing the camera)
+    kp2, kp3, times = _track(forward=[0, 0, 1], velocity=[0.05, 0, 0.6])
+    wrong2, wrong3 = mirror_pose(kp2, kp3)
+    assert choose_mirrored(wrong2, wrong3, times, K).all()
+    assert not choose_mirrored(kp2, kp3, times, K).any()
+
+
 def test_walking_backwards_slowly_is_left_alone():
     kp2, kp3, times = _track(forward=[0, 0, -1], velocity=[0, 0, 0.3])
     assert not choose_mirrored(kp2, kp3, times, K).any()

@@ -42,6 +42,14 @@ _HIPS, _SHOULDERS = (23, 24), (11, 12)
 _MIRROR_COST = 0.08  # per frame taken mirrored without evidence
 _JUMP_COST = 10.0  # per metre of mean 3D landmark motion between consecutive frames
 _BACKWARDS_COST = 1.0  # per frame walking fast exactly backwards
+#: travel speeds (m/s) from which walking forwards starts to count, and counts fully. The depth
+#: speed scales with the focal length, so with the sqrt(W^2+H^2) guess (1.6 times the bench
+#: lens's) walkers read 1.6 times faster; with the true lens a walker setting off from rest
+#: gave no evidence for the first 20 frames at (0.6, 1.2) and two-cross-static's first 13
+#: frames were taken facing the camera (W-MPJPE100 945 mm; 446 at (0.3, 0.8)). With the guess,
+#: (0.3, 0.8) also gave circle-walk-static MPJPE 99.0 -> 96.7 and W-MPJPE100 489 -> 433, the
+#: other scenes unchanged
+WALK_SPEED = (0.3, 0.8)
 
 
 def _mirror_3d(kp3d: np.ndarray) -> np.ndarray:
@@ -107,7 +115,8 @@ def choose_mirrored(kp2d: np.ndarray, kp3d: np.ndarray, times: np.ndarray, K: np
     if static_camera:
         velocity = _travel(kp2d, kp3d, times, K)
         speed = np.linalg.norm(velocity, axis=1)
-        weight = (np.clip((speed - 0.6) / 0.6, 0.0, 1.0)  # from 0.6 m/s, full at 1.2 m/s
+        lo, hi = WALK_SPEED
+        weight = (np.clip((speed - lo) / (hi - lo), 0.0, 1.0)  # from lo m/s, full at hi
                   * np.clip((upright - 0.7) / 0.2, 0.0, 1.0))  # within ~45 deg of upright
         heading = velocity / np.maximum(speed, 1e-9)[:, None]
         for s, pose in enumerate(poses):
