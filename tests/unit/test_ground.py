@@ -140,3 +140,36 @@ def test_contacts_weigh_what_the_picture_shows_of_each_foot():
     with warnings.catch_warnings():  # a foot flying across the picture: no overflow, no contact
         warnings.simplefilter("error")
         assert not (foot_contacts(feet, fps, image_speed=np.full((n, 4), 10.0)) > 0.5).any()
+
+
+def test_a_camera_translation_found_once_is_kept_when_the_refitted_bodies_lose_it(monkeypatch):
+    """place_people again after a refit: where the new bodies' floor leaves the translation
+    search without enough ground, the translation the first call found stands (the camera used
+    to be taken for one that only turns, and a dolly shot's path shrank to a quarter)."""
+    import dataclasses
+
+    import videomocap.camera.place as place
+    from videomocap.camera.estimate_motion import CameraMotion
+
+    orient, pose, transl, bones = walker(n=60)
+    R, c = camera(tilt_deg=20.0, height=2.0)
+    fit = _camera_frame_fit(orient, pose, transl, bones, R, c)
+    n = len(transl)
+    K = np.array([[500.0, 0, 320], [0, 500.0, 240], [0, 0, 1]])
+    raw = CameraMotion(R=np.repeat(np.eye(3)[None], n, 0), t=np.zeros((n, 3)), static=False,
+                       inliers=np.full(n, 100), confidence=np.ones(n), K=K,
+                       focal_estimated=False)
+    slide = np.column_stack([np.linspace(0, 1.2, n), np.zeros(n), np.zeros(n)])
+    found = dataclasses.replace(raw, t=slide, translation="ground-plane")
+    monkeypatch.setattr(place, "add_ground_translation", lambda *a, **k: found)
+    placed, _, used = place.place_people([fit], [np.arange(n)], raw, tracker=object(), fps=30.0)
+    assert used.translation == "ground-plane"
+    # the refit's search fails: the first call's camera and its placement stand
+    monkeypatch.setattr(place, "add_ground_translation", lambda *a, **k: raw)
+    again, _, kept = place.place_people([fit], [np.arange(n)], raw, tracker=object(), fps=30.0,
+                                        used=used)
+    assert kept is used
+    assert np.allclose(again[0].transl, placed[0].transl)
+    # with no earlier call, a failed search leaves the camera turning only
+    _, _, alone = place.place_people([fit], [np.arange(n)], raw, tracker=object(), fps=30.0)
+    assert alone.translation == "none"
