@@ -119,6 +119,31 @@ def test_ramps_are_smooth_and_last_the_same_time_at_any_frame_rate():
         assert np.max(np.abs(np.diff(w))) < 2.0 / ramp  # no step
 
 
+def test_a_foot_landing_late_waits_on_its_pin_while_the_lock_ramps_in():
+    """The captured foot still travels 3 cm a frame into the frame its contact is found (a
+    landing found late). While the influence ramps in, the target stays on the pin, so the
+    evaluated foot blends from the captured ankle onto the pin and is nearly still by the run;
+    it used to be the pin's offset carried along with the captured ankle, which kept the foot
+    going at the capture's speed right up to the run. The same on the way out."""
+    n, a, b = 40, 15, 24
+    j = _joints(n)
+    hip, knee, ankle, ball = cp.LEG_JOINTS["right"]
+    travel = 0.03 * (np.clip(np.arange(n), 0, a) + np.clip(np.arange(n) - b, 0, None))
+    j[:, [ankle, ball], 1] += travel[:, None]  # arrives at frame a, leaves after frame b
+    c = _contact(n, right_heel=[(a, b)])
+    phases = cp.contact_phases(np.arange(n), c, j, 30.0)
+    target, w, _ = cp.lock_targets(np.arange(n), j, phases, 30.0, "right", max_speed=100.0)
+    before = np.flatnonzero((w > 0) & (np.arange(n) < a))
+    after = np.flatnonzero((w > 0) & (np.arange(n) > b))
+    assert len(before) >= 3 and len(after) >= 3
+    assert np.allclose(target[before], target[a]) and np.allclose(target[after], target[b])
+    # the foot Blender evaluates (the captured ankle blended to the target by the influence)
+    # comes to rest on the pin before the run: over its last two frames it moves less than half
+    # as far as the captured ankle (6 cm)
+    foot = j[:, ankle] + w[:, None] * (target - j[:, ankle])
+    assert np.abs(np.diff(foot[a - 2:a + 1, 1])).sum() < 0.03
+
+
 def test_heel_to_toe_roll_chains_without_a_jump():
     n = 40
     j = _joints(n, drift=0.003)
