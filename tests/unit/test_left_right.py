@@ -3,7 +3,9 @@
 import numpy as np
 
 from videomocap.body.fit_skeleton import default_intrinsics
-from videomocap.track.left_right import MIRROR, _facing, choose_mirrored, mirror_pose
+from videomocap.track.left_right import (LEG_EXCHANGE, MIRROR, _facing, choose_legs_exchanged,
+                                         choose_mirrored, correct_leg_labels, mirror_pose)
+from videomocap.track.track_people import PersonTrack
 
 FPS = 30.0
 K = default_intrinsics(640, 480)
@@ -111,3 +113,30 @@ def test_a_body_far_from_upright_is_never_mirrored():
     bad[40:43] = True
     kp2[bad], kp3[bad] = wrong2[bad], wrong3[bad]
     assert not choose_mirrored(kp2, kp3, times, K).any()
+
+
+def test_legs_labels_given_to_the_other_leg_for_a_few_frames_are_set_back():
+    """A walker seen from the side: the landmark model gives the left leg's knee, ankle, heel and
+    foot tip to the right leg for seven frames while the legs are apart (as on walk-turn-static,
+    frames 132-137). Those frames, and only those, are read with the labels exchanged; the
+    legs crossing twice a stride (both readings then alike) is left alone."""
+    kp2, kp3, times = _track(forward=(1.0, 0.0, 0.0), velocity=(1.0, 0.0, 0.0))
+    frames = np.arange(len(kp2)) + 200
+    assert not choose_legs_exchanged(kp2, frames).any()
+    bad = np.arange(19, 26)  # the legs 0.3-0.4 m apart
+    wrong2, wrong3 = kp2.copy(), kp3.copy()
+    wrong2[bad], wrong3[bad] = kp2[bad][:, LEG_EXCHANGE], kp3[bad][:, LEG_EXCHANGE]
+    assert np.array_equal(np.flatnonzero(choose_legs_exchanged(wrong2, frames)), bad)
+    track = PersonTrack(1, frames, wrong2, wrong3, np.zeros((len(frames), 4)),
+                        np.ones(len(frames)))
+    fixed = correct_leg_labels(track)
+    assert np.array_equal(fixed.keypoints2d, kp2) and np.array_equal(fixed.keypoints3d, kp3)
+    # one ankle gone astray halfway to the other leg, alone, is not a leg given to the other
+    astray = kp2.copy()
+    astray[22, 27, :2] = 0.5 * (kp2[22, 27, :2] + kp2[22, 28, :2])
+    assert not choose_legs_exchanged(astray, frames).any()
+    # seen apart from the frames around them (track gaps on both sides), they give no jump
+    # to read, and the labels stand
+    index = np.arange(len(frames))
+    gapped = frames + 10 * (index >= 19) + 10 * (index >= 26)
+    assert not choose_legs_exchanged(wrong2, gapped).any()
