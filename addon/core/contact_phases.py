@@ -310,7 +310,8 @@ def lock_targets(frame_ids, joints, phases: list[ContactPhase], fps: float, side
     Within ``ramp_seconds`` before / after a run of chained phases the influence ramps from 0 to 1 /
     1 to 0 while the target stays where it is on the run's first / last frame (so the foot only
     blends between the captured ankle and the pin) and the turn keeps its value there; where the
-    ramps of two runs overlap, the targets and turns are blended by their weights. Elsewhere the target is the
+    ramps of two runs cover the gap between them, the target goes from the one edge target to the
+    other across the gap (smoothstep in time), continuous at both edges. Elsewhere the target is the
     animated ankle and the influence 0. A ramp lasts longer (up to three times) where the
     correction it fades is large, so the foot moves at most about ``max_speed`` m/s on average
     on its way to or from the pin (and the knee never snaps).
@@ -398,32 +399,42 @@ def lock_targets(frame_ids, joints, phases: list[ContactPhase], fps: float, side
             offset[rise] = moved - ankle[rise]
     ramp = _min_frames(ramp_seconds, fps)
     most = 3 * ramp
-    wsum = np.zeros(n)
-    dsum = np.zeros((n, 3))
-    tsum = np.zeros((n, 3))
-    wmax = np.zeros(n)
     t = frame_ids.astype(np.float64)
-    for first, last in runs:
-        for edge, sign in ((first, -1), (last, 1)):
-            # a large correction is released more slowly: at most max_speed (m/s) on average
-            size = float(np.linalg.norm(offset[edge]))
-            length = int(min(most, max(ramp, np.ceil(size * fps / max_speed))))
+    influence = inside.astype(np.float64)
+    edge_target = ankle + offset  # where each run's edge holds the ankle (its pin)
+    # frames before each run's first frame and after its last that its ramps cover; a large
+    # correction is released more slowly: at most max_speed (m/s) on average
+    lengths = [[int(min(most, max(ramp, np.ceil(float(np.linalg.norm(offset[e])) * fps
+                                                  / max_speed)))) for e in run] for run in runs]
+    for k, (first, last) in enumerate(runs):
+        for edge, sign, length in ((first, -1, lengths[k][0]), (last, 1, lengths[k][1])):
             lo = np.searchsorted(t, t[edge] - length) if sign < 0 else edge + 1
             hi = edge if sign < 0 else np.searchsorted(t, t[edge] + length, side="right")
             dist = (t[lo:hi] - t[edge]) * sign  # frames within the ramp, outside the run
             w = _smoothstep(1.0 - dist / (length + 1.0))
-            wsum[lo:hi] += w
             # the target waits on the run's edge target (the pin) while the influence ramps: a
             # correction carried along with the captured ankle instead let the foot travel at
             # the capture's speed (about 1 m/s where a landing is found late) right up to the
             # run; bench, FS after the lock 4.55 -> 4.29 mm, worst knee step unchanged
-            dsum[lo:hi] += w[:, None] * (ankle[edge] + offset[edge] - ankle[lo:hi])
-            tsum[lo:hi] += w[:, None] * turn[edge]
-            wmax[lo:hi] = np.maximum(wmax[lo:hi], w)
-    influence = np.where(inside, 1.0, wmax)
-    blend = ~inside & (wsum > 0)
-    offset[blend] = dsum[blend] / wsum[blend, None]
-    turn[blend] = tsum[blend] / wsum[blend, None]
+            free = ~inside[lo:hi]
+            mine_now = w > influence[lo:hi]
+            take = free & mine_now
+            offset[lo:hi][take] = edge_target[edge] - ankle[lo:hi][take]
+            turn[lo:hi][take] = turn[edge]
+            influence[lo:hi] = np.where(free, np.maximum(influence[lo:hi], w), influence[lo:hi])
+    # where the release of one run and the approach of the next cover the whole gap between
+    # them, the target goes from the one pin to the other across the gap (smoothstep in time), so
+    # it is continuous at both runs' edges. Blending the two pins by their ramp weights left a
+    # quarter of the old pin in the target on the frame before the new run, and the foot jumped
+    # 12 cm onto the new pin (walk-turn-static, before its mislabelled legs were set right)
+    for k in range(len(runs) - 1):
+        last, first = runs[k][1], runs[k + 1][0]
+        if first - last < 2 or t[first] - t[last] - 1 > lengths[k][1] + lengths[k + 1][0]:
+            continue
+        gap = slice(last + 1, first)
+        s = _smoothstep((t[gap] - t[last]) / (t[first] - t[last]))[:, None]
+        offset[gap] = edge_target[last] + s * (edge_target[first] - edge_target[last]) - ankle[gap]
+        turn[gap] = (1.0 - s) * turn[last] + s * turn[first]
     target = ankle + offset
     if limit is not None:
         v = target - hip

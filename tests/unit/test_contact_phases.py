@@ -144,6 +144,28 @@ def test_a_foot_landing_late_waits_on_its_pin_while_the_lock_ramps_in():
     assert np.abs(np.diff(foot[a - 2:a + 1, 1])).sum() < 0.03
 
 
+def test_between_two_close_runs_the_target_goes_from_one_pin_to_the_other_without_a_jump():
+    """Two runs of one foot 5 frames apart, pinned 20 cm apart: their ramps cover the gap. The
+    target goes from the first pin to the second across it, continuous at both runs' edges.
+    Blending the two pins by their ramp weights left a quarter of the old pin in the target on
+    the frame before the new run, and the foot jumped onto the new pin there."""
+    n = 40
+    j = _joints(n)
+    hip, knee, ankle, ball = cp.LEG_JOINTS["right"]
+    j[:, [ankle, ball], 1] += 0.2 * (np.arange(n) >= 17)[:, None]  # a step between the runs
+    c = _contact(n, right_heel=[(5, 14), (20, 34)])
+    phases = cp.contact_phases(np.arange(n), c, j, 30.0)
+    assert [(p.start, p.end) for p in phases] == [(5, 14), (20, 34)]
+    target, w, _ = cp.lock_targets(np.arange(n), j, phases, 30.0, "right", max_speed=100.0)
+    assert np.allclose(target[5:15], target[14]) and np.allclose(target[20:35], target[20])
+    jump = np.linalg.norm(target[20] - target[14])
+    assert 0.19 < jump < 0.21
+    steps = np.linalg.norm(np.diff(target[14:21], axis=0), axis=1)
+    # smoothstep over six frames: the largest step is 0.28 of the way, the edges' small
+    assert steps.max() < 0.3 * jump and steps[0] < 0.1 * jump and steps[-1] < 0.1 * jump
+    assert np.all(w[15:20] > 0) and np.all(w[15:20] < 1)
+
+
 def test_heel_to_toe_roll_chains_without_a_jump():
     n = 40
     j = _joints(n, drift=0.003)
