@@ -323,9 +323,9 @@ def lock_targets(frame_ids, joints, phases: list[ContactPhase], fps: float, side
     pin was released, at 0.995 15.5): in contact
     the foot turns about its (pinned) ball instead (the heel rises), which the returned turn
     (axis-angle, world frame, to be applied on top of the animated foot rotation) describes;
-    in the first half of a run (landing: the captured heel is still coming down) the pinned
-    ankle is held straight above its pin instead; elsewhere the target is pulled towards the
-    hip.
+    in the first half of a run (landing: the captured heel is still coming down) a pinned
+    ankle (heel and flat phases) is held straight above its pin instead; elsewhere the target
+    is pulled towards the hip.
 
     ``max_knee_step`` (degrees; None: off): outside the phases, the targets are eased so that the
     knee bend they ask for changes by at most this much more per frame than the captured knee's
@@ -371,10 +371,15 @@ def lock_targets(frame_ids, joints, phases: list[ContactPhase], fps: float, side
         # in the first half of a run the leg is out of reach because the captured heel is still
         # coming down (landing): the pinned ankle is raised straight up onto the leg's reach,
         # so it only comes down; later a heel that cannot stay down rises about the ball
-        # (heel-off), heel phases too
+        # (heel-off), heel phases too. A toe phase has its ball pinned: its heel rises about
+        # it early or late (raised straight up, the ball left its pin by 3 cm, and the foot
+        # jumped 11 cm in one frame at the run's middle on hop-dolly)
         early = np.zeros(n, dtype=bool)
         for first, last in runs:
             early[first:(first + last + 1) // 2] = True
+        for p in mine:
+            if p.point == "toe":
+                early[p.first:p.last + 1] = False
         land = inside & early
         if land.any():
             locked = ankle[land] + offset[land]

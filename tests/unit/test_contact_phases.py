@@ -166,6 +166,28 @@ def test_between_two_close_runs_the_target_goes_from_one_pin_to_the_other_withou
     assert np.all(w[15:20] > 0) and np.all(w[15:20] < 1)
 
 
+def test_a_toe_pinned_early_in_a_run_stays_pinned_while_the_body_moves_out_of_reach():
+    """A run on the ball of the foot only, the body (and the captured foot with it) moving on
+    2 cm a frame: the leg soon cannot reach the pin. The heel rises about the pinned ball from
+    the run's first frame; raising the ankle straight up, as a landing heel is in a run's first
+    half, dragged the ball 34 mm off its pin there, and the foot jumped (11 cm in one frame on
+    hop-dolly) when the second half's turn about the ball took over."""
+    from videomocap_addon.core.shared import rotations
+
+    n = 40
+    j = _joints(n)
+    hip, knee, ankle, ball = cp.LEG_JOINTS["right"]
+    j[:, [hip, knee, ankle, ball], 1] -= 0.02 * np.clip(np.arange(n) - 8, 0, None)[:, None]
+    phases = cp.contact_phases(np.arange(n), _contact(n, right_toe=[(5, 34)]), j, 30.0,
+                               reach=0.82)
+    assert [(p.point, p.start, p.end) for p in phases] == [("toe", 5, 34)]
+    target, w, turn = cp.lock_targets(np.arange(n), j, phases, 30.0, "right", reach=0.82)
+    foot = np.einsum("nij,nj->ni", rotations.axis_angle_to_matrix(turn), j[:, ball] - j[:, ankle])
+    ball_at = target + foot
+    assert np.abs(ball_at[5:34] - phases[0].pinned).max() < 0.002
+    assert np.linalg.norm(np.diff(target[5:35], axis=0), axis=1).max() < 0.02
+
+
 def test_heel_to_toe_roll_chains_without_a_jump():
     n = 40
     j = _joints(n, drift=0.003)
