@@ -156,7 +156,7 @@ def capture(video: str | os.PathLike, output: str | os.PathLike,
     from .detect.foot_motion import measure_foot_motion
     from .temporal.smooth import smooth_landmarks
     from .track.appearance import describe_appearance
-    from .track.left_right import correct_left_right, correct_leg_labels
+    from .track.left_right import correct_left_right, correct_limb_labels
     from .track.track_people import track_people
     from .video import probe_video, read_ahead, read_frames
     from .world.contact_correction import ground_person
@@ -262,7 +262,7 @@ def capture(video: str | os.PathLike, output: str | os.PathLike,
                                         settings.focal_from_people)
     K = camera.K
     # the landmark model's mirror-image mistakes (back taken for front, left for right) undone
-    tracks = [correct_leg_labels(correct_left_right(track, info.fps, K, camera.static))
+    tracks = [correct_limb_labels(correct_left_right(track, info.fps, K, camera.static))
               for track in tracks]
     # how fast each foot moves in the picture: the video read once more, two frames at a time,
     # on a thread beside the fit (decoding and optical flow release the GIL); the world step

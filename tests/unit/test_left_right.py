@@ -3,8 +3,8 @@
 import numpy as np
 
 from videomocap.body.fit_skeleton import default_intrinsics
-from videomocap.track.left_right import (LEG_EXCHANGE, MIRROR, _facing, choose_legs_exchanged,
-                                         choose_mirrored, correct_leg_labels, mirror_pose)
+from videomocap.track.left_right import (LIMB_EXCHANGE, MIRROR, _facing, choose_limb_exchanged,
+                                         choose_mirrored, correct_limb_labels, mirror_pose)
 from videomocap.track.track_people import PersonTrack
 
 FPS = 30.0
@@ -122,21 +122,35 @@ def test_legs_labels_given_to_the_other_leg_for_a_few_frames_are_set_back():
     legs crossing twice a stride (both readings then alike) is left alone."""
     kp2, kp3, times = _track(forward=(1.0, 0.0, 0.0), velocity=(1.0, 0.0, 0.0))
     frames = np.arange(len(kp2)) + 200
-    assert not choose_legs_exchanged(kp2, frames).any()
+    assert not choose_limb_exchanged(kp2, frames).any()
     bad = np.arange(19, 26)  # the legs 0.3-0.4 m apart
     wrong2, wrong3 = kp2.copy(), kp3.copy()
-    wrong2[bad], wrong3[bad] = kp2[bad][:, LEG_EXCHANGE], kp3[bad][:, LEG_EXCHANGE]
-    assert np.array_equal(np.flatnonzero(choose_legs_exchanged(wrong2, frames)), bad)
+    wrong2[bad], wrong3[bad] = kp2[bad][:, LIMB_EXCHANGE["legs"]], kp3[bad][:, LIMB_EXCHANGE["legs"]]
+    assert np.array_equal(np.flatnonzero(choose_limb_exchanged(wrong2, frames)), bad)
     track = PersonTrack(1, frames, wrong2, wrong3, np.zeros((len(frames), 4)),
                         np.ones(len(frames)))
-    fixed = correct_leg_labels(track)
+    fixed = correct_limb_labels(track)
     assert np.array_equal(fixed.keypoints2d, kp2) and np.array_equal(fixed.keypoints3d, kp3)
     # one ankle gone astray halfway to the other leg, alone, is not a leg given to the other
     astray = kp2.copy()
     astray[22, 27, :2] = 0.5 * (kp2[22, 27, :2] + kp2[22, 28, :2])
-    assert not choose_legs_exchanged(astray, frames).any()
+    assert not choose_limb_exchanged(astray, frames).any()
     # seen apart from the frames around them (track gaps on both sides), they give no jump
     # to read, and the labels stand
     index = np.arange(len(frames))
     gapped = frames + 10 * (index >= 19) + 10 * (index >= 26)
-    assert not choose_legs_exchanged(wrong2, gapped).any()
+    assert not choose_limb_exchanged(wrong2, gapped).any()
+
+
+def test_arms_given_to_the_other_arm_are_set_back_and_the_legs_left_alone():
+    kp2, kp3, _ = _track(forward=(1.0, 0.0, 0.0), velocity=(1.0, 0.0, 0.0))
+    frames = np.arange(len(kp2))
+    bad = np.arange(19, 26)  # the arms swing 0.2-0.25 m apart
+    wrong2, wrong3 = kp2.copy(), kp3.copy()
+    wrong2[bad], wrong3[bad] = kp2[bad][:, LIMB_EXCHANGE["arms"]], kp3[bad][:, LIMB_EXCHANGE["arms"]]
+    assert np.array_equal(np.flatnonzero(choose_limb_exchanged(wrong2, frames, "arms")), bad)
+    assert not choose_limb_exchanged(wrong2, frames, "legs").any()
+    track = PersonTrack(1, frames, wrong2, wrong3, np.zeros((len(frames), 4)),
+                        np.ones(len(frames)))
+    fixed = correct_limb_labels(track)
+    assert np.array_equal(fixed.keypoints2d, kp2) and np.array_equal(fixed.keypoints3d, kp3)

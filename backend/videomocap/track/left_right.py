@@ -31,20 +31,28 @@ import dataclasses
 import numpy as np
 from scipy.ndimage import gaussian_filter1d
 
-__all__ = ["MIRROR", "LEG_EXCHANGE", "mirror_pose", "correct_left_right", "choose_legs_exchanged",
-           "correct_leg_labels"]
+__all__ = ["MIRROR", "LIMBS", "LIMB_EXCHANGE", "mirror_pose", "correct_left_right",
+           "choose_limb_exchanged", "correct_limb_labels"]
 
 #: landmark index of each landmark's mirror image (left <-> right, centre points fixed)
 MIRROR = np.arange(33)
 for _a, _b in [(1, 4), (2, 5), (3, 6), (7, 8), (9, 10)] + [(i, i + 1) for i in range(11, 33, 2)]:
     MIRROR[_a], MIRROR[_b] = _b, _a
 
-#: landmark index of each landmark with the legs' labels exchanged (knee, ankle, heel and foot
-#: tip of one leg given to the other; the rest of the body as it is)
-LEG_EXCHANGE = np.arange(33)
-for _a in (25, 27, 29, 31):
-    LEG_EXCHANGE[_a], LEG_EXCHANGE[_a + 1] = _a + 1, _a
-_LEGS = np.arange(25, 33)
+#: the landmarks of the limbs below the hips and shoulders, left and right in turn: knee, ankle,
+#: heel and foot tip; elbow, wrist and the hand's three points
+LIMBS = {"legs": np.arange(25, 33), "arms": np.arange(13, 23)}
+
+
+def _exchanged(points: np.ndarray) -> np.ndarray:
+    index = np.arange(33)
+    index[points[0::2]], index[points[1::2]] = points[1::2], points[0::2]
+    return index
+
+
+#: landmark index of each landmark with one limb pair's labels exchanged (the left limb's
+#: landmarks given to the right one and back; the rest of the body as it is)
+LIMB_EXCHANGE = {name: _exchanged(points) for name, points in LIMBS.items()}
 
 _HIPS, _SHOULDERS = (23, 24), (11, 12)
 _MIRROR_COST = 0.08  # per frame taken mirrored without evidence
@@ -159,24 +167,28 @@ def correct_left_right(track, fps: float, K: np.ndarray, static_camera: bool = T
     return dataclasses.replace(track, keypoints2d=kp2, keypoints3d=kp3)
 
 
-#: per frame taken with the legs exchanged without evidence
-_LEG_EXCHANGE_COST = 0.1
-#: per torso length of mean 2D leg-landmark motion between consecutive frames
-_LEG_JUMP_COST = 5.0
+#: per frame taken with a limb pair exchanged without evidence
+_LIMB_EXCHANGE_COST = 0.1
+#: per torso length of mean 2D limb-landmark motion between consecutive frames
+_LIMB_JUMP_COST = 5.0
 
 
-def choose_legs_exchanged(kp2d: np.ndarray, frame_ids: np.ndarray) -> np.ndarray:
-    """(N,) bool: the frames whose leg landmarks are best read with the legs' labels exchanged.
+def choose_limb_exchanged(kp2d: np.ndarray, frame_ids: np.ndarray,
+                          limb: str = "legs") -> np.ndarray:
+    """(N,) bool: the frames whose ``limb`` landmarks ("legs" or "arms") are best read with the
+    left and right limb's labels exchanged.
 
     Besides taking a whole body for its mirror image, the landmark model sometimes gives one
     leg's knee, ankle and foot to the other leg for a few frames, sure of itself (walk-turn-
-    static: frames 132-137, the left ankle on the right foot with confidence 0.96). Fitted and
-    smoothed, both feet then wander while the real ones stand. In the picture the labels jump
-    by the distance between the legs on the first and the last of those frames, which a leg
-    does not travel in one frame; a second two-state Viterbi pass weighs that continuity (mean
-    picture distance of the eight leg landmarks between consecutive frames, in torso lengths)
-    against a small cost per exchanged frame. Where the legs cross, both readings are equally
-    continuous and the cost keeps the model's labels. Nothing is carried across a track's gap.
+    static: frames 132-137, the left ankle on the right foot with confidence 0.96), and arms
+    likewise (a cartwheel upside down: arms on the wrong side in 19 % of its frames). Fitted
+    and smoothed, both feet then wander while the real ones stand. In the picture the labels
+    jump by the distance between the limbs on the first and the last of those frames, which a
+    limb does not travel in one frame; a two-state Viterbi pass per limb pair weighs that
+    continuity (mean picture distance of the limbs' landmarks between consecutive frames, in
+    torso lengths) against a small cost per exchanged frame. Where the limbs cross, both
+    readings are equally continuous and the cost keeps the model's labels. Nothing is carried
+    across a track's gap.
     """
     kp2d = np.asarray(kp2d, dtype=np.float64)
     n = len(kp2d)
@@ -185,15 +197,16 @@ def choose_legs_exchanged(kp2d: np.ndarray, frame_ids: np.ndarray) -> np.ndarray
     torso = np.linalg.norm(kp2d[:, list(_SHOULDERS), :2].mean(1) - kp2d[:, list(_HIPS), :2].mean(1),
                            axis=1)
     scale = max(float(np.median(torso)), 1.0)
-    poses = (kp2d[:, _LEGS, :2] / scale, kp2d[:, LEG_EXCHANGE[_LEGS], :2] / scale)
+    points = LIMBS[limb]
+    poses = (kp2d[:, points, :2] / scale, kp2d[:, LIMB_EXCHANGE[limb][points], :2] / scale)
     unary = np.zeros((n, 2))
-    unary[:, 1] = _LEG_EXCHANGE_COST
+    unary[:, 1] = _LIMB_EXCHANGE_COST
     joined = np.diff(np.asarray(frame_ids)) == 1
     pair = np.zeros((n, 2, 2))
     for a in range(2):
         for b in range(2):
             step = np.linalg.norm(poses[b][1:] - poses[a][:-1], axis=2).mean(1)
-            pair[1:, a, b] = np.where(joined, _LEG_JUMP_COST * step, 0.0)
+            pair[1:, a, b] = np.where(joined, _LIMB_JUMP_COST * step, 0.0)
     cost = unary[0].copy()
     back = np.zeros((n, 2), np.int8)
     for t in range(1, n):
@@ -227,13 +240,16 @@ def _stretches(mask: np.ndarray) -> list[tuple[int, int]]:
     return list(zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1) - 1))
 
 
-def correct_leg_labels(track):
-    """``track`` with the frames :func:`choose_legs_exchanged` picks given their legs' labels
-    exchanged (2D and 3D landmarks alike)."""
-    swap = choose_legs_exchanged(track.keypoints2d, track.frame_ids)
-    if not swap.any():
+def correct_limb_labels(track, limbs: tuple[str, ...] = ("legs", "arms")):
+    """``track`` with the frames :func:`choose_limb_exchanged` picks given each limb pair's
+    labels exchanged (2D and 3D landmarks alike)."""
+    kp2, kp3 = track.keypoints2d, track.keypoints3d
+    for limb in limbs:
+        swap = choose_limb_exchanged(kp2, track.frame_ids, limb)
+        if swap.any():
+            kp2, kp3 = kp2.copy(), kp3.copy()
+            kp2[swap] = kp2[swap][:, LIMB_EXCHANGE[limb]]
+            kp3[swap] = kp3[swap][:, LIMB_EXCHANGE[limb]]
+    if kp2 is track.keypoints2d:
         return track
-    kp2, kp3 = track.keypoints2d.copy(), track.keypoints3d.copy()
-    kp2[swap] = kp2[swap][:, LEG_EXCHANGE]
-    kp3[swap] = kp3[swap][:, LEG_EXCHANGE]
     return dataclasses.replace(track, keypoints2d=kp2, keypoints3d=kp3)
