@@ -125,7 +125,8 @@ def test_legs_labels_given_to_the_other_leg_for_a_few_frames_are_set_back():
     assert not choose_limb_exchanged(kp2, frames).any()
     bad = np.arange(19, 26)  # the legs 0.3-0.4 m apart
     wrong2, wrong3 = kp2.copy(), kp3.copy()
-    wrong2[bad], wrong3[bad] = kp2[bad][:, LIMB_EXCHANGE["legs"]], kp3[bad][:, LIMB_EXCHANGE["legs"]]
+    swap = LIMB_EXCHANGE["legs"]
+    wrong2[bad], wrong3[bad] = kp2[bad][:, swap], kp3[bad][:, swap]
     assert np.array_equal(np.flatnonzero(choose_limb_exchanged(wrong2, frames)), bad)
     track = PersonTrack(1, frames, wrong2, wrong3, np.zeros((len(frames), 4)),
                         np.ones(len(frames)))
@@ -147,7 +148,8 @@ def test_arms_given_to_the_other_arm_are_set_back_and_the_legs_left_alone():
     frames = np.arange(len(kp2))
     bad = np.arange(19, 26)  # the arms swing 0.2-0.25 m apart
     wrong2, wrong3 = kp2.copy(), kp3.copy()
-    wrong2[bad], wrong3[bad] = kp2[bad][:, LIMB_EXCHANGE["arms"]], kp3[bad][:, LIMB_EXCHANGE["arms"]]
+    swap = LIMB_EXCHANGE["arms"]
+    wrong2[bad], wrong3[bad] = kp2[bad][:, swap], kp3[bad][:, swap]
     assert np.array_equal(np.flatnonzero(choose_limb_exchanged(wrong2, frames, "arms")), bad)
     assert not choose_limb_exchanged(wrong2, frames, "legs").any()
     track = PersonTrack(1, frames, wrong2, wrong3, np.zeros((len(frames), 4)),
