@@ -261,7 +261,8 @@ def capture(video: str | os.PathLike, output: str | os.PathLike,
     camera, focal_source = choose_focal(camera, tracks, info, focal_source,
                                         settings.focal_from_people)
     K = camera.K
-    # the landmark model's mirror-image mistakes (back taken for front, left for right) undone
+    # the landmark model's mirror-image mistakes (back taken for front, left for right) undone,
+    # then those of single limbs (one leg's or arm's landmarks given to the other for a while)
     tracks = [correct_limb_labels(correct_left_right(track, info.fps, K, camera.static))
               for track in tracks]
     # how fast each foot moves in the picture: the video read once more, two frames at a time,
