@@ -171,6 +171,8 @@ def correct_left_right(track, fps: float, K: np.ndarray, static_camera: bool = T
 _LIMB_EXCHANGE_COST = 0.1
 #: per torso length of mean 2D limb-landmark motion between consecutive frames
 _LIMB_JUMP_COST = 5.0
+#: torso lengths by which an exchanged stretch must shorten the jumps at its edges
+_LIMB_EDGE_SAVING = 0.25
 
 
 def choose_limb_exchanged(kp2d: np.ndarray, frame_ids: np.ndarray,
@@ -218,18 +220,19 @@ def choose_limb_exchanged(kp2d: np.ndarray, frame_ids: np.ndarray,
     for t in range(n - 1, 0, -1):
         states[t - 1] = back[t, states[t]]
     exchanged = states.astype(bool)
-    # a stretch stands only where the labels jump less than half as far at its edges when
-    # exchanged: a single landmark gone astray (an ankle halfway between the legs) also makes
-    # the exchanged reading a little more continuous (by 11-12 % on the bench's lone frames
-    # picked), and exchanging the knee, heel and toe with it made the feet worse (skip-pan FS
-    # after the lock 2.8 -> 3.4 mm); a leg given to the other one jumps 4 to 16 times further
+    # a stretch stands only where exchanging it shortens the labels' jumps at its edges by at
+    # least a quarter of a torso (mean over the landmarks): a single landmark gone astray (an
+    # ankle halfway between the legs) also makes the exchanged reading a little more continuous
+    # (by 0.05-0.07 torso on the bench's lone frames picked), and exchanging the knee, heel and
+    # toe with it made the feet worse (skip-pan FS after the lock 2.8 -> 3.4 mm); a leg given
+    # to the other one saves 0.4 to 2 torsos (less where it is given back as the legs cross)
     for a, b in _stretches(exchanged):
-        kept = moved = 0.0
+        saved = 0.0
         for inside, outside in ((a, a - 1), (b, b + 1)):
             if 0 <= outside < n and (joined[min(inside, outside)]):
-                kept += float(np.linalg.norm(poses[0][inside] - poses[0][outside], axis=1).mean())
-                moved += float(np.linalg.norm(poses[1][inside] - poses[0][outside], axis=1).mean())
-        if not moved < 0.5 * kept:
+                saved += float(np.linalg.norm(poses[0][inside] - poses[0][outside], axis=1).mean()
+                               - np.linalg.norm(poses[1][inside] - poses[0][outside], axis=1).mean())
+        if not saved >= _LIMB_EDGE_SAVING:
             exchanged[a:b + 1] = False
     return exchanged
 
