@@ -226,12 +226,14 @@ def choose_limb_exchanged(kp2d: np.ndarray, frame_ids: np.ndarray,
     # (by 0.05-0.07 torso on the bench's lone frames picked), and exchanging the knee, heel and
     # toe with it made the feet worse (skip-pan FS after the lock 2.8 -> 3.4 mm); a leg given
     # to the other one saves 0.4 to 2 torsos (less where it is given back as the legs cross)
+    def jump(pose, inside, outside):
+        return float(np.linalg.norm(pose[inside] - poses[0][outside], axis=1).mean())
+
     for a, b in _stretches(exchanged):
         saved = 0.0
         for inside, outside in ((a, a - 1), (b, b + 1)):
-            if 0 <= outside < n and (joined[min(inside, outside)]):
-                saved += float(np.linalg.norm(poses[0][inside] - poses[0][outside], axis=1).mean()
-                               - np.linalg.norm(poses[1][inside] - poses[0][outside], axis=1).mean())
+            if 0 <= outside < n and joined[min(inside, outside)]:
+                saved += jump(poses[0], inside, outside) - jump(poses[1], inside, outside)
         if not saved >= _LIMB_EDGE_SAVING:
             exchanged[a:b + 1] = False
     return exchanged
