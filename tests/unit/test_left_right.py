@@ -132,6 +132,11 @@ def test_legs_labels_given_to_the_other_leg_for_a_few_frames_are_set_back():
                         np.ones(len(frames)))
     fixed = correct_limb_labels(track)
     assert np.array_equal(fixed.keypoints2d, kp2) and np.array_equal(fixed.keypoints3d, kp3)
+    # given back as the legs cross (frame 30), where neither reading jumps: found all the same
+    late = np.arange(23, 30)
+    wrong = kp2.copy()
+    wrong[late] = kp2[late][:, swap]
+    assert np.array_equal(np.flatnonzero(choose_limb_exchanged(wrong, frames)), late)
     # one ankle gone astray halfway to the other leg, alone, is not a leg given to the other
     astray = kp2.copy()
     astray[22, 27, :2] = 0.5 * (kp2[22, 27, :2] + kp2[22, 28, :2])
